@@ -1,0 +1,140 @@
+//! The crate's one error type, grouped by category (DESIGN.md "Errors").
+
+use core::fmt;
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in Cohort, by category.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bytes that are not a valid encoding (RFC 9420 §2.1).
+    Decode(DecodeError),
+    /// A well-formed value that breaks a rule the RFC requires on receipt.
+    Invalid(Rule),
+    /// A cryptographic operation failed (bad signature, tag, key or ciphertext).
+    Crypto(CryptoError),
+    /// Something valid that Cohort does not implement (e.g. an unknown cipher suite).
+    Unsupported(&'static str),
+    /// The caller used the API in a way it does not allow.
+    Misuse(&'static str),
+}
+
+/// Why a byte string failed to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended before the value did.
+    UnexpectedEnd,
+    /// A variable-length integer used more bytes than needed (§2.1.2).
+    NonMinimalLength,
+    /// A variable-length integer started with the reserved prefix `0b11` (§2.1.2).
+    InvalidLengthPrefix,
+    /// A length prefix pointed past the end of the input.
+    LengthTooLarge,
+    /// Bytes remained after a value that must fill its whole input.
+    TrailingBytes,
+    /// An enum field carried a value the RFC does not allow here.
+    UnknownValue(&'static str),
+    /// A value that decoded but is malformed for its type (e.g. an optional tag not 0 or 1).
+    Malformed(&'static str),
+    /// Structures nested deeper than the decoder allows.
+    TooDeep,
+    /// A list that must have unique entries had a duplicate.
+    Duplicate(&'static str),
+}
+
+/// Failures of cryptographic operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// A signature did not verify.
+    BadSignature,
+    /// A MAC (membership tag, confirmation tag) did not match or had the wrong length.
+    BadMac,
+    /// AEAD or HPKE decryption failed.
+    DecryptFailed,
+    /// A public or private key was malformed.
+    InvalidKey,
+    /// A requested output length is not allowed by the KDF or AEAD.
+    InvalidLength,
+    /// The system random number generator failed.
+    Rng,
+}
+
+/// A check RFC 9420 requires on receipt, each naming the section that requires it.
+///
+/// Modules add variants as they enforce new rules; [`Rule::section`] maps each to the RFC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rule {
+    /// A secret-tree generation beyond the configured forward distance (§9.1).
+    GenerationTooFar,
+    /// A secret-tree key for this generation was already used or deleted (§9.2).
+    GenerationConsumed,
+    /// A leaf index outside the tree (§9).
+    LeafOutOfRange,
+    /// The membership tag of a PublicMessage did not verify (§6.2).
+    MembershipTag,
+    /// Padding of a PrivateMessage contained a non-zero byte (§6.3.1).
+    NonZeroPadding,
+    /// A PrivateMessage carried content a sender may not encrypt, or a PublicMessage
+    /// carried application data (§6.2, §6.3).
+    WrongContentForWireFormat,
+    /// The sender type is not allowed for this message or content (§6).
+    InvalidSender,
+    /// The message's group id or epoch does not match the group (§6).
+    WrongGroupOrEpoch,
+    /// The confirmation tag did not verify (§8.1).
+    ConfirmationTag,
+}
+
+impl Rule {
+    /// The RFC 9420 section that requires this check.
+    pub fn section(self) -> &'static str {
+        match self {
+            Rule::GenerationTooFar => "9.1",
+            Rule::GenerationConsumed => "9.2",
+            Rule::LeafOutOfRange => "9",
+            Rule::MembershipTag => "6.2",
+            Rule::NonZeroPadding => "6.3.1",
+            Rule::WrongContentForWireFormat => "6.2",
+            Rule::InvalidSender => "6",
+            Rule::WrongGroupOrEpoch => "6",
+            Rule::ConfirmationTag => "8.1",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Decode(e) => write!(f, "decode error: {e:?}"),
+            Error::Invalid(r) => write!(f, "invalid per RFC 9420 §{}: {r:?}", r.section()),
+            Error::Crypto(e) => write!(f, "crypto error: {e:?}"),
+            Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::Misuse(what) => write!(f, "API misuse: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(e)
+    }
+}
+
+impl From<CryptoError> for Error {
+    fn from(e: CryptoError) -> Self {
+        Error::Crypto(e)
+    }
+}
+
+impl From<Rule> for Error {
+    fn from(r: Rule) -> Self {
+        Error::Invalid(r)
+    }
+}
