@@ -11,5 +11,6 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod tree;
 
 pub use error::{Error, Result};

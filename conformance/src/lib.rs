@@ -5,6 +5,7 @@
 //! what `vector-cases` prints.
 #![forbid(unsafe_code)]
 
+mod tree_math;
 mod util;
 
 use serde_json::Value;
@@ -19,7 +20,7 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "deserialization.json" => util::not_implemented,
         "messages.json" => util::not_implemented,
         "crypto-basics.json" => util::not_implemented,
-        "tree-math.json" => util::not_implemented,
+        "tree-math.json" => tree_math::check,
         "key-schedule.json" => util::not_implemented,
         "psk_secret.json" => util::not_implemented,
         "transcript-hashes.json" => util::not_implemented,

@@ -3,7 +3,9 @@
 use cohort_conformance::{check_file, ietf_dir, IETF_FILES};
 
 /// Files whose every case must pass. Grows as layers land.
-const MUST_PASS: &[&str] = &[];
+const MUST_PASS: &[&str] = &[
+    "tree-math.json",
+];
 
 #[test]
 fn every_ietf_file_is_accounted_for() {
