@@ -5,6 +5,7 @@
 //! what `vector-cases` prints.
 #![forbid(unsafe_code)]
 
+mod crypto_basics;
 mod tree_math;
 mod util;
 
@@ -19,7 +20,7 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
     let f: CaseCheck = match file_name {
         "deserialization.json" => util::not_implemented,
         "messages.json" => util::not_implemented,
-        "crypto-basics.json" => util::not_implemented,
+        "crypto-basics.json" => crypto_basics::check,
         "tree-math.json" => tree_math::check,
         "key-schedule.json" => util::not_implemented,
         "psk_secret.json" => util::not_implemented,

@@ -31,6 +31,11 @@ impl Secret {
         &self.0
     }
 
+    /// The secret bytes, for filling in place (RNG output, KDF output) without a copy.
+    pub(crate) fn as_mut_bytes(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

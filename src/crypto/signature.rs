@@ -1,0 +1,247 @@
+//! Signature keys and raw Sign/Verify for the five MLS signature schemes (RFC 9420 §5.1.2).
+//!
+//! Key formats are those of the IETF test vectors: EdDSA private keys are the RFC 8032 seed,
+//! ECDSA private keys the big-endian scalar; public keys are RFC 8032 encodings for EdDSA and
+//! uncompressed SEC1 points (§5.1.1 "UncompressedPointRepresentation") for ECDSA. ECDSA
+//! signatures are DER-encoded and EdDSA signatures are `R || S` (§5.1.2).
+
+use super::secret::Secret;
+use super::suite::{fill_random, SigAlg, Suite};
+use crate::error::{CryptoError, Error, Result};
+use core::fmt;
+
+/// A signature private key: zeroized on drop, Debug redacted; carries its public key.
+#[derive(Clone)]
+pub struct SignaturePrivateKey {
+    alg: SigAlg,
+    private: Secret,
+    public: Vec<u8>,
+}
+
+impl SignaturePrivateKey {
+    /// The public (verification) key, in the `SignaturePublicKey` format of §5.1.1.
+    pub fn public_key(&self) -> &[u8] {
+        &self.public
+    }
+
+    /// The private key bytes (seed or scalar) for persistence; load with
+    /// [`Suite::signature_key_from_bytes`].
+    pub fn to_bytes(&self) -> Secret {
+        self.private.clone()
+    }
+}
+
+impl fmt::Debug for SignaturePrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignaturePrivateKey")
+            .field("algorithm", &self.alg)
+            .field("public_key_len", &self.public.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// ECDSA over one NIST curve, generated per curve crate (their types share no trait that
+/// covers key parsing, signing and DER at once).
+macro_rules! ecdsa_impl {
+    ($m:ident, $curve:ident, $scalar_len:expr) => {
+        mod $m {
+            use crate::error::{CryptoError, Result};
+            use $curve::ecdsa::signature::{Signer, Verifier};
+            use $curve::ecdsa::{Signature, SigningKey, VerifyingKey};
+            use $curve::elliptic_curve::sec1::ToSec1Point;
+
+            /// Scalar length in bytes (`Field-Element-to-Octet-String` of the test vectors).
+            pub(super) const SCALAR_LEN: usize = $scalar_len;
+
+            fn signing_key(private: &[u8]) -> Result<SigningKey> {
+                // Exact length: a shorter encoding would be silently left-padded.
+                let bytes = <&$curve::FieldBytes>::try_from(private)
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                SigningKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidKey.into())
+            }
+
+            /// The uncompressed SEC1 public key, or `InvalidKey` for 0 or a scalar >= n.
+            pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
+                let sk = signing_key(private)?;
+                let point = sk.verifying_key().as_affine().to_sec1_point(false);
+                Ok(point.as_bytes().to_vec())
+            }
+
+            pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
+                let sk = signing_key(private)?;
+                // RFC 6979 deterministic nonces: no RNG failure mode while signing.
+                let sig: Signature = sk.try_sign(msg).map_err(|_| CryptoError::InvalidKey)?;
+                Ok(sig.to_der().as_bytes().to_vec())
+            }
+
+            pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+                // §5.1.1 requires the uncompressed form; refuse compressed and identity encodings.
+                if public.len() != 1 + 2 * SCALAR_LEN || public[0] != 0x04 {
+                    return Err(CryptoError::InvalidKey.into());
+                }
+                let vk =
+                    VerifyingKey::from_sec1_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+                let sig = Signature::from_der(signature).map_err(|_| CryptoError::BadSignature)?;
+                vk.verify(msg, &sig)
+                    .map_err(|_| CryptoError::BadSignature.into())
+            }
+        }
+    };
+}
+
+ecdsa_impl!(ecdsa_p256, p256, 32);
+ecdsa_impl!(ecdsa_p384, p384, 48);
+ecdsa_impl!(ecdsa_p521, p521, 66);
+
+mod ed25519 {
+    use crate::error::{CryptoError, Result};
+    use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+    use zeroize::Zeroizing;
+
+    pub(super) const SEED_LEN: usize = 32;
+
+    fn signing_key(private: &[u8]) -> Result<SigningKey> {
+        let seed: Zeroizing<[u8; SEED_LEN]> =
+            Zeroizing::new(private.try_into().map_err(|_| CryptoError::InvalidKey)?);
+        Ok(SigningKey::from_bytes(&seed))
+    }
+
+    pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
+        Ok(signing_key(private)?.verifying_key().to_bytes().to_vec())
+    }
+
+    pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
+        Ok(signing_key(private)?.sign(msg).to_bytes().to_vec())
+    }
+
+    pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+        let public: &[u8; 32] = public.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let vk = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+        let sig = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+        // Strict verification rejects small-order keys and non-canonical R, closing the
+        // malleability RFC 8032 leaves open; honest signers never produce those.
+        vk.verify_strict(msg, &sig)
+            .map_err(|_| CryptoError::BadSignature.into())
+    }
+}
+
+mod ed448 {
+    use crate::error::{CryptoError, Result};
+    use ed448_goldilocks::{SecretKey, Signature, SigningKey, VerifyingKey};
+    use zeroize::Zeroize;
+
+    pub(super) const SEED_LEN: usize = 57;
+
+    fn signing_key(private: &[u8]) -> Result<SigningKey> {
+        let mut seed = SecretKey::try_from(private).map_err(|_| CryptoError::InvalidKey)?;
+        let sk = SigningKey::from(&seed);
+        seed.as_mut_slice().zeroize();
+        Ok(sk)
+    }
+
+    pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
+        Ok(signing_key(private)?.verifying_key().to_bytes().to_vec())
+    }
+
+    /// Pure Ed448 with an empty context (RFC 8032 §5.2), as MLS uses the plain "ed448" scheme.
+    pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
+        Ok(signing_key(private)?.sign_raw(msg).to_bytes().to_vec())
+    }
+
+    pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+        let public = <&[u8; 57]>::try_from(public).map_err(|_| CryptoError::InvalidKey)?;
+        let vk = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+        let sig = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+        vk.verify_raw(&sig, msg)
+            .map_err(|_| CryptoError::BadSignature.into())
+    }
+}
+
+impl SigAlg {
+    /// Length of the private key encoding.
+    fn private_len(self) -> usize {
+        match self {
+            SigAlg::Ed25519 => ed25519::SEED_LEN,
+            SigAlg::Ed448 => ed448::SEED_LEN,
+            SigAlg::EcdsaP256Sha256 => ecdsa_p256::SCALAR_LEN,
+            SigAlg::EcdsaP384Sha384 => ecdsa_p384::SCALAR_LEN,
+            SigAlg::EcdsaP521Sha512 => ecdsa_p521::SCALAR_LEN,
+        }
+    }
+
+    fn public_from_private(self, private: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            SigAlg::Ed25519 => ed25519::public_from_private(private),
+            SigAlg::Ed448 => ed448::public_from_private(private),
+            SigAlg::EcdsaP256Sha256 => ecdsa_p256::public_from_private(private),
+            SigAlg::EcdsaP384Sha384 => ecdsa_p384::public_from_private(private),
+            SigAlg::EcdsaP521Sha512 => ecdsa_p521::public_from_private(private),
+        }
+    }
+
+    fn sign(self, private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            SigAlg::Ed25519 => ed25519::sign(private, msg),
+            SigAlg::Ed448 => ed448::sign(private, msg),
+            SigAlg::EcdsaP256Sha256 => ecdsa_p256::sign(private, msg),
+            SigAlg::EcdsaP384Sha384 => ecdsa_p384::sign(private, msg),
+            SigAlg::EcdsaP521Sha512 => ecdsa_p521::sign(private, msg),
+        }
+    }
+
+    fn verify(self, public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+        match self {
+            SigAlg::Ed25519 => ed25519::verify(public, msg, signature),
+            SigAlg::Ed448 => ed448::verify(public, msg, signature),
+            SigAlg::EcdsaP256Sha256 => ecdsa_p256::verify(public, msg, signature),
+            SigAlg::EcdsaP384Sha384 => ecdsa_p384::verify(public, msg, signature),
+            SigAlg::EcdsaP521Sha512 => ecdsa_p521::verify(public, msg, signature),
+        }
+    }
+}
+
+impl Suite {
+    /// A fresh signature key pair from the OS RNG.
+    pub fn generate_signature_key_pair(&self) -> Result<SignaturePrivateKey> {
+        let mut private = Secret::zero(self.sig.private_len());
+        // EdDSA seeds are any bytes; an ECDSA scalar must be in [1, n), which a random
+        // string misses with negligible probability (P-521 after masking its top byte to the
+        // 521-bit field size), so a few retries are plenty.
+        for _ in 0..16 {
+            fill_random(private.as_mut_bytes())?;
+            if self.sig == SigAlg::EcdsaP521Sha512 {
+                private.as_mut_bytes()[0] &= 0x01;
+            }
+            if let Ok(key) = self.signature_key_from_bytes(private.as_bytes()) {
+                return Ok(key);
+            }
+        }
+        Err(CryptoError::Rng.into())
+    }
+
+    /// Load a signature private key in the test-vector encoding (EdDSA seed, ECDSA scalar).
+    pub fn signature_key_from_bytes(&self, private: &[u8]) -> Result<SignaturePrivateKey> {
+        if private.len() != self.sig.private_len() {
+            return Err(CryptoError::InvalidKey.into());
+        }
+        let public = self.sig.public_from_private(private)?;
+        Ok(SignaturePrivateKey {
+            alg: self.sig,
+            private: Secret::from_slice(private),
+            public,
+        })
+    }
+
+    /// `Signature.Sign` over already-framed bytes; callers use [`Suite::sign_with_label`].
+    pub(crate) fn sign_raw(&self, key: &SignaturePrivateKey, msg: &[u8]) -> Result<Vec<u8>> {
+        if key.alg != self.sig {
+            return Err(Error::Misuse("signature key of another algorithm"));
+        }
+        self.sig.sign(key.private.as_bytes(), msg)
+    }
+
+    /// `Signature.Verify` over already-framed bytes; callers use [`Suite::verify_with_label`].
+    pub(crate) fn verify_raw(&self, public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+        self.sig.verify(public, msg, signature)
+    }
+}
