@@ -11,6 +11,8 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod framing;
+pub mod messages;
 pub mod tree;
 
 pub use error::{Error, Result};

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 mod crypto_basics;
+mod deserialization;
+mod messages;
 mod tree_math;
 mod util;
 
@@ -18,8 +20,8 @@ type CaseCheck = fn(&Value) -> Result<(), String>;
 /// The checker for each IETF vector file, by file name.
 fn checker(file_name: &str) -> Option<CaseCheck> {
     let f: CaseCheck = match file_name {
-        "deserialization.json" => util::not_implemented,
-        "messages.json" => util::not_implemented,
+        "deserialization.json" => deserialization::check,
+        "messages.json" => messages::check,
         "crypto-basics.json" => crypto_basics::check,
         "tree-math.json" => tree_math::check,
         "key-schedule.json" => util::not_implemented,
