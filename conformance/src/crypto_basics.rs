@@ -18,6 +18,10 @@ pub fn check(case: &Value) -> Result<(), String> {
     encrypt_with_label(&suite, section(case, "encrypt_with_label")?)
 }
 
+fn id_of(suite: &Suite) -> u16 {
+    suite.id().0
+}
+
 fn section<'a>(case: &'a Value, key: &str) -> Result<&'a Value, String> {
     case.get(key)
         .ok_or_else(|| format!("missing section {key}"))
@@ -90,6 +94,14 @@ fn sign_with_label(suite: &Suite, v: &Value) -> Result<(), String> {
     let signature = suite
         .sign_with_label(&key, label, &content)
         .map_err(|e| format!("sign_with_label: sign: {e}"))?;
+    // EdDSA is deterministic (RFC 8032), so the vector's signature must be reproduced byte
+    // for byte; this pins Ed448 to pure mode with an empty context, as MLS requires.
+    if matches!(id_of(suite), 1 | 3 | 4 | 6) {
+        ensure(
+            signature == hex_field(v, "signature")?,
+            "sign_with_label deterministic EdDSA signature",
+        )?;
+    }
     suite
         .verify_with_label(&public, label, &content, &signature)
         .map_err(|e| format!("sign_with_label: own signature: {e}"))

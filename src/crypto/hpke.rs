@@ -75,10 +75,10 @@ impl fmt::Debug for HpkePrivateKey {
 }
 
 /// The base-mode encryption context of RFC 9180 §5.1, for its first (and only) message.
-struct Context {
-    key: Secret,
-    base_nonce: Secret,
-    exporter_secret: Secret,
+pub(crate) struct Context {
+    pub(crate) key: Secret,
+    pub(crate) base_nonce: Secret,
+    pub(crate) exporter_secret: Secret,
 }
 
 impl Suite {
@@ -93,7 +93,7 @@ impl Suite {
     }
 
     /// KeySchedule(mode_base, shared_secret, info, psk = "", psk_id = "") (RFC 9180 §5.1).
-    fn key_schedule_base(&self, shared_secret: &Secret, info: &[u8]) -> Result<Context> {
+    pub(crate) fn key_schedule_base(&self, shared_secret: &Secret, info: &[u8]) -> Result<Context> {
         const MODE_BASE: u8 = 0x00;
         let (hash, sid) = (self.hash, self.hpke_suite_id());
         let psk_id_hash = labeled_extract(hash, &sid, &[], b"psk_id_hash", &[]);

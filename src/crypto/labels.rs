@@ -44,9 +44,12 @@ pub(crate) fn encrypt_context(label: &str, context: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Bytes of a varint length prefix, for hashing `opaque x<V>` without copying `x`.
+///
+/// Lengths past 2^30 - 1 have no MLS encoding (§2.1.2), so no received object can be that
+/// long; they are clamped rather than allowed to trip the codec's debug assertion.
 fn varint_prefix(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(4);
-    write_varint(&mut out, len as u64);
+    write_varint(&mut out, (len as u64).min(MAX_VARINT));
     out
 }
 
