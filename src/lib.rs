@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod error;
 pub mod framing;
 pub mod messages;
+pub mod schedule;
 pub mod tree;
 
 pub use error::{Error, Result};

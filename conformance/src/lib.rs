@@ -7,7 +7,10 @@
 
 mod crypto_basics;
 mod deserialization;
+mod key_schedule;
 mod messages;
+mod psk_secret;
+mod secret_tree;
 mod tree_math;
 mod util;
 
@@ -24,10 +27,10 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "messages.json" => messages::check,
         "crypto-basics.json" => crypto_basics::check,
         "tree-math.json" => tree_math::check,
-        "key-schedule.json" => util::not_implemented,
-        "psk_secret.json" => util::not_implemented,
+        "key-schedule.json" => key_schedule::check,
+        "psk_secret.json" => psk_secret::check,
         "transcript-hashes.json" => util::not_implemented,
-        "secret-tree.json" => util::not_implemented,
+        "secret-tree.json" => secret_tree::check,
         "message-protection.json" => util::not_implemented,
         "tree-operations.json" => util::not_implemented,
         "tree-validation.json" => util::not_implemented,

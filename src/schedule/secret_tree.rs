@@ -1,0 +1,224 @@
+//! The secret tree and its per-sender hash ratchets (RFC 9420 §9, §9.1, §9.2).
+//!
+//! Node secrets are derived lazily from the root: reaching a leaf consumes every secret on its
+//! path and keeps only the off-path children, as the deletion schedule of §9.2 requires. Work
+//! per first message from a sender is O(log N) and memory grows only with active senders.
+
+use crate::crypto::{Secret, Suite};
+use crate::error::{Error, Result, Rule};
+use crate::tree::math;
+use std::collections::{BTreeMap, HashMap};
+
+/// Which of a leaf's two ratchets (§9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RatchetKind {
+    /// Keys for Proposal and Commit content.
+    Handshake,
+    /// Keys for application data.
+    Application,
+}
+
+/// Bounds on out-of-order tolerance, so a hostile generation cannot force unbounded work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretTreeConfig {
+    /// How far past the next expected generation a received message may be (§9.1).
+    pub max_forward_distance: u32,
+    /// How many skipped keys each ratchet keeps for late messages.
+    pub out_of_order_tolerance: u32,
+}
+
+impl Default for SecretTreeConfig {
+    fn default() -> Self {
+        SecretTreeConfig {
+            max_forward_distance: 1000,
+            out_of_order_tolerance: 128,
+        }
+    }
+}
+
+/// A single-use AEAD key and nonce for one generation of a ratchet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyNonce {
+    /// `ratchet_key_[N]_[j]`.
+    pub key: Secret,
+    /// `ratchet_nonce_[N]_[j]` (before the reuse guard is applied).
+    pub nonce: Secret,
+    /// The generation `j`.
+    pub generation: u32,
+}
+
+/// One sender's hash ratchet with the keys it skipped over.
+#[derive(Debug, Clone)]
+struct Ratchet {
+    secret: Secret,
+    next_generation: u32,
+    skipped: BTreeMap<u32, KeyNonce>,
+}
+
+impl Ratchet {
+    fn new(secret: Secret) -> Self {
+        Ratchet {
+            secret,
+            next_generation: 0,
+            skipped: BTreeMap::new(),
+        }
+    }
+
+    /// Derive this generation's key and nonce and step the ratchet forward.
+    fn step(&mut self, suite: &Suite) -> Result<KeyNonce> {
+        let g = self.next_generation;
+        let next = g
+            .checked_add(1)
+            .ok_or(Error::Invalid(Rule::GenerationTooFar))?;
+        let kn = KeyNonce {
+            key: suite.derive_tree_secret(&self.secret, "key", g, suite.aead_key_len())?,
+            nonce: suite.derive_tree_secret(&self.secret, "nonce", g, suite.aead_nonce_len())?,
+            generation: g,
+        };
+        self.secret = suite.derive_tree_secret(&self.secret, "secret", g, suite.hash_len())?;
+        self.next_generation = next;
+        Ok(kn)
+    }
+
+    fn get(&mut self, suite: &Suite, generation: u32, cfg: &SecretTreeConfig) -> Result<KeyNonce> {
+        if generation < self.next_generation {
+            return self
+                .skipped
+                .remove(&generation)
+                .ok_or(Error::Invalid(Rule::GenerationConsumed));
+        }
+        if generation - self.next_generation > cfg.max_forward_distance {
+            return Err(Error::Invalid(Rule::GenerationTooFar));
+        }
+        while self.next_generation < generation {
+            let kn = self.step(suite)?;
+            self.skipped.insert(kn.generation, kn);
+            while self.skipped.len() > cfg.out_of_order_tolerance as usize {
+                self.skipped.pop_first();
+            }
+        }
+        self.step(suite)
+    }
+}
+
+/// The secret tree of one epoch.
+#[derive(Debug, Clone)]
+pub struct SecretTree {
+    suite: Suite,
+    n_leaves: u32,
+    config: SecretTreeConfig,
+    /// Unconsumed node secrets: initially only the root.
+    nodes: HashMap<u32, Secret>,
+    /// Ratchets of leaves that have been reached, keyed by leaf index.
+    ratchets: HashMap<u32, (Ratchet, Ratchet)>,
+}
+
+impl SecretTree {
+    /// A secret tree over `n_leaves` leaves rooted at `encryption_secret`.
+    pub fn new(
+        suite: Suite,
+        encryption_secret: Secret,
+        n_leaves: u32,
+        config: SecretTreeConfig,
+    ) -> Self {
+        let mut nodes = HashMap::new();
+        nodes.insert(math::root(n_leaves.max(1)), encryption_secret);
+        SecretTree {
+            suite,
+            n_leaves: n_leaves.max(1),
+            config,
+            nodes,
+            ratchets: HashMap::new(),
+        }
+    }
+
+    /// The leaf's ratchets, derived from the nearest unconsumed ancestor on first use.
+    fn ratchets(&mut self, leaf: u32) -> Result<&mut (Ratchet, Ratchet)> {
+        if leaf >= self.n_leaves {
+            return Err(Error::Invalid(Rule::LeafOutOfRange));
+        }
+        if !self.ratchets.contains_key(&leaf) {
+            let target = math::leaf_to_node(leaf);
+            let mut path = vec![target];
+            path.extend(math::direct_path(target, self.n_leaves));
+            let start = path
+                .iter()
+                .position(|n| self.nodes.contains_key(n))
+                .ok_or(Error::Invalid(Rule::GenerationConsumed))?;
+            let nh = self.suite.hash_len();
+            for i in (1..=start).rev() {
+                let (node, child) = (path[i], path[i - 1]);
+                let secret = self.nodes.remove(&node).expect("present by construction");
+                let left = self.suite.expand_with_label(&secret, "tree", b"left", nh)?;
+                let right = self
+                    .suite
+                    .expand_with_label(&secret, "tree", b"right", nh)?;
+                let (on_path, off_path, sib) = if math::left(node) == Some(child) {
+                    (left, right, math::right(node))
+                } else {
+                    (right, left, math::left(node))
+                };
+                if let Some(sib) = sib {
+                    self.nodes.insert(sib, off_path);
+                }
+                self.nodes.insert(child, on_path);
+            }
+            let leaf_secret = self.nodes.remove(&target).expect("derived above");
+            let hs = self
+                .suite
+                .expand_with_label(&leaf_secret, "handshake", b"", nh)?;
+            let app = self
+                .suite
+                .expand_with_label(&leaf_secret, "application", b"", nh)?;
+            self.ratchets
+                .insert(leaf, (Ratchet::new(hs), Ratchet::new(app)));
+        }
+        Ok(self.ratchets.get_mut(&leaf).expect("inserted above"))
+    }
+
+    fn ratchet(&mut self, leaf: u32, kind: RatchetKind) -> Result<&mut Ratchet> {
+        let pair = self.ratchets(leaf)?;
+        Ok(match kind {
+            RatchetKind::Handshake => &mut pair.0,
+            RatchetKind::Application => &mut pair.1,
+        })
+    }
+
+    /// The key and nonce to encrypt our own next message of `kind` as `leaf`.
+    pub fn next_sending_key(&mut self, leaf: u32, kind: RatchetKind) -> Result<KeyNonce> {
+        let suite = self.suite;
+        self.ratchet(leaf, kind)?.step(&suite)
+    }
+
+    /// The key and nonce for a received message; each is returned once and then deleted.
+    pub fn key_for_generation(
+        &mut self,
+        leaf: u32,
+        kind: RatchetKind,
+        generation: u32,
+    ) -> Result<KeyNonce> {
+        let (suite, cfg) = (self.suite, self.config);
+        self.ratchet(leaf, kind)?.get(&suite, generation, &cfg)
+    }
+
+    /// Number of leaves the tree was built for.
+    pub fn n_leaves(&self) -> u32 {
+        self.n_leaves
+    }
+}
+
+/// The sender-data AEAD key and nonce, keyed by a sample of the ciphertext (§6.3.2).
+pub fn sender_data_key_nonce(
+    suite: &Suite,
+    sender_data_secret: &Secret,
+    ciphertext: &[u8],
+) -> Result<(Secret, Secret)> {
+    let sample = &ciphertext[..ciphertext.len().min(suite.hash_len())];
+    Ok((
+        suite.expand_with_label(sender_data_secret, "key", sample, suite.aead_key_len())?,
+        suite.expand_with_label(sender_data_secret, "nonce", sample, suite.aead_nonce_len())?,
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,63 @@
+use super::*;
+use crate::crypto::CipherSuite;
+
+fn tree(n: u32, cfg: SecretTreeConfig) -> SecretTree {
+    let suite = Suite::new(CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519).unwrap();
+    SecretTree::new(suite, Secret::new(vec![7; 32]), n, cfg)
+}
+
+#[test]
+fn sender_and_receiver_agree_and_keys_are_single_use() {
+    let mut a = tree(4, SecretTreeConfig::default());
+    let mut b = tree(4, SecretTreeConfig::default());
+    let k0 = a.next_sending_key(2, RatchetKind::Application).unwrap();
+    let k1 = a.next_sending_key(2, RatchetKind::Application).unwrap();
+    // Out of order: generation 1 before 0.
+    assert_eq!(
+        b.key_for_generation(2, RatchetKind::Application, 1)
+            .unwrap(),
+        k1
+    );
+    assert_eq!(
+        b.key_for_generation(2, RatchetKind::Application, 0)
+            .unwrap(),
+        k0
+    );
+    // §9.2: a consumed key is gone.
+    assert_eq!(
+        b.key_for_generation(2, RatchetKind::Application, 0),
+        Err(Error::Invalid(Rule::GenerationConsumed))
+    );
+}
+
+#[test]
+fn far_generation_is_an_immediate_error_not_a_loop() {
+    // §9.1: a hostile generation of 0xFFFFFFFF must not ratchet four billion times.
+    let mut t = tree(2, SecretTreeConfig::default());
+    assert_eq!(
+        t.key_for_generation(1, RatchetKind::Handshake, u32::MAX),
+        Err(Error::Invalid(Rule::GenerationTooFar))
+    );
+    let cfg = SecretTreeConfig {
+        max_forward_distance: 5,
+        out_of_order_tolerance: 2,
+    };
+    let mut t = tree(2, cfg);
+    assert!(t.key_for_generation(0, RatchetKind::Handshake, 6).is_err());
+    assert!(t.key_for_generation(0, RatchetKind::Handshake, 5).is_ok());
+    // Only the two most recent skipped keys (3, 4) are kept.
+    assert_eq!(
+        t.key_for_generation(0, RatchetKind::Handshake, 2),
+        Err(Error::Invalid(Rule::GenerationConsumed))
+    );
+    assert!(t.key_for_generation(0, RatchetKind::Handshake, 4).is_ok());
+}
+
+#[test]
+fn leaf_out_of_range_is_rejected() {
+    let mut t = tree(4, SecretTreeConfig::default());
+    assert_eq!(
+        t.key_for_generation(4, RatchetKind::Handshake, 0),
+        Err(Error::Invalid(Rule::LeafOutOfRange))
+    );
+}
