@@ -88,6 +88,22 @@ pub enum Rule {
     WrongGroupOrEpoch,
     /// The confirmation tag did not verify (§8.1).
     ConfirmationTag,
+    /// KeyPackage cipher suite or version differs from the group's (§10.1).
+    KeyPackageSuiteOrVersion,
+    /// A KeyPackage's leaf node source is not `key_package` (§10).
+    KeyPackageLeafSource,
+    /// A KeyPackage is outside its lifetime (§7.3).
+    KeyPackageLifetime,
+    /// A KeyPackage's leaf node signature does not verify (§7.3).
+    KeyPackageLeafSignature,
+    /// A KeyPackage's signature does not verify (§10.1).
+    KeyPackageSignature,
+    /// A KeyPackage's init key equals its leaf encryption key (§10.1).
+    KeyPackageInitKeyReused,
+    /// A KeyPackage leaf uses an extension its capabilities do not list (§10, §7.3).
+    KeyPackageUnsupportedExtension,
+    /// A KeyPackage leaf's credential type is not in its own capabilities (§7.2).
+    KeyPackageUnsupportedCredential,
 }
 
 impl Rule {
@@ -103,6 +119,14 @@ impl Rule {
             Rule::InvalidSender => "6",
             Rule::WrongGroupOrEpoch => "6",
             Rule::ConfirmationTag => "8.1",
+            Rule::KeyPackageSuiteOrVersion => "10.1",
+            Rule::KeyPackageLeafSource => "10",
+            Rule::KeyPackageLifetime => "7.3",
+            Rule::KeyPackageLeafSignature => "7.3",
+            Rule::KeyPackageSignature => "10.1",
+            Rule::KeyPackageInitKeyReused => "10.1",
+            Rule::KeyPackageUnsupportedExtension => "10",
+            Rule::KeyPackageUnsupportedCredential => "7.2",
         }
     }
 }
