@@ -104,6 +104,15 @@ pub enum Rule {
     KeyPackageUnsupportedExtension,
     /// A KeyPackage leaf's credential type is not in its own capabilities (§7.2).
     KeyPackageUnsupportedCredential,
+    /// The signature over FramedContentTBS did not verify with the sender's key (§6.1).
+    ContentSignature,
+    /// No signature key for the sender: a blank or absent leaf, an unknown external sender,
+    /// or a new member whose key the content does not carry (§6.1, §6.3.2).
+    UnknownSender,
+    /// The sender data of a PrivateMessage did not decrypt (§6.3.2).
+    SenderDataDecryption,
+    /// The content of a PrivateMessage did not decrypt (§6.3.1).
+    ContentDecryption,
 }
 
 impl Rule {
@@ -127,6 +136,10 @@ impl Rule {
             Rule::KeyPackageInitKeyReused => "10.1",
             Rule::KeyPackageUnsupportedExtension => "10",
             Rule::KeyPackageUnsupportedCredential => "7.2",
+            Rule::ContentSignature => "6.1",
+            Rule::UnknownSender => "6.1",
+            Rule::SenderDataDecryption => "6.3.2",
+            Rule::ContentDecryption => "6.3.1",
         }
     }
 }
