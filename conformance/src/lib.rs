@@ -11,6 +11,8 @@ mod key_schedule;
 mod messages;
 mod psk_secret;
 mod secret_tree;
+mod deserialization;
+mod messages;
 mod tree_math;
 mod util;
 

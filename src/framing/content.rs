@@ -242,7 +242,7 @@ impl FramedContentAuthData {
     }
 
     /// Whether the tag is present exactly when `content_type` is commit.
-    pub fn fits(&self, content_type: ContentType) -> bool {
+    pub fn matches_content_type(&self, content_type: ContentType) -> bool {
         self.confirmation_tag.is_some() == (content_type == ContentType::Commit)
     }
 }
@@ -275,7 +275,7 @@ impl AuthenticatedContent {
         content: FramedContent,
         auth: FramedContentAuthData,
     ) -> Result<Self, Error> {
-        if !auth.fits(content.content_type()) {
+        if !auth.matches_content_type(content.content_type()) {
             return Err(Error::Misuse(
                 "confirmation_tag must be present exactly for commit content",
             ));
