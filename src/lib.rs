@@ -12,8 +12,6 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod framing;
-pub mod messages;
-pub mod framing;
 pub mod group;
 pub mod messages;
 pub mod schedule;

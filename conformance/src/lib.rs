@@ -11,8 +11,6 @@ mod key_schedule;
 mod messages;
 mod psk_secret;
 mod secret_tree;
-mod deserialization;
-mod messages;
 mod tree_math;
 mod util;
 
