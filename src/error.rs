@@ -113,6 +113,52 @@ pub enum Rule {
     SenderDataDecryption,
     /// The content of a PrivateMessage did not decrypt (§6.3.1).
     ContentDecryption,
+    /// A `ratchet_tree` that is empty or whose last node is blank (§12.4.3.3).
+    TreeEndsBlank,
+    /// A parent node at a leaf (even) position or a leaf node at a parent one (§12.4.3.3).
+    NodeTypeMismatch,
+    /// A Remove names a blank leaf (§12.1.3).
+    RemovedLeafBlank,
+    /// An UpdatePath's node count differs from the sender's filtered direct path (§7.6).
+    UpdatePathLength,
+    /// The recomputed tree hash differs from the GroupContext's `tree_hash` (§12.4.3.1).
+    TreeHashMismatch,
+    /// A non-blank parent node is not parent-hash valid: no child chains to it (§7.9.2).
+    ParentHashUnverified,
+    /// A non-blank parent node is covered by more than one parent-hash chain (§7.9.2).
+    ParentHashAmbiguous,
+    /// A parent's `unmerged_leaves` is not strictly increasing (§7.1).
+    UnmergedLeavesUnsorted,
+    /// An unmerged leaf entry names a blank leaf (§12.4.3.1).
+    UnmergedLeafBlank,
+    /// An unmerged leaf entry is not a descendant of its parent node (§12.4.3.1).
+    UnmergedLeafNotDescendant,
+    /// A non-blank node between an unmerged leaf and its parent lacks the entry (§12.4.3.1).
+    UnmergedLeafNotInIntermediate,
+    /// A parent node's encryption key appears in another node of the tree (§12.4.3.1).
+    DuplicateParentEncryptionKey,
+    /// Two leaves share an encryption key (§7.3).
+    DuplicateLeafEncryptionKey,
+    /// Two leaves share a signature key (§7.3).
+    DuplicateSignatureKey,
+    /// A LeafNode signature does not verify under its group id and leaf index (§7.3).
+    LeafNodeSignature,
+    /// A leaf's credential type is not in its own `capabilities.credentials` (§7.2).
+    CredentialTypeNotInCapabilities,
+    /// A leaf does not support a credential type another member uses (§7.3).
+    CredentialTypeNotSupportedByAll,
+    /// A leaf's capabilities do not list the group's cipher suite (§11.1).
+    UnsupportedCipherSuite,
+    /// A leaf's capabilities do not list the group's protocol version (§11.1).
+    UnsupportedProtocolVersion,
+    /// A leaf lacks a capability in the group's `required_capabilities` (§7.3, §11.1).
+    RequiredCapabilityMissing,
+    /// A leaf carries a non-default extension its capabilities do not list (§7.2).
+    LeafExtensionNotInCapabilities,
+    /// A leaf's lifetime does not contain the current time (§7.3).
+    LeafLifetime,
+    /// The application's Authentication Service rejected a credential (§5.3.1).
+    CredentialRejected,
 }
 
 impl Rule {
@@ -140,6 +186,29 @@ impl Rule {
             Rule::UnknownSender => "6.1",
             Rule::SenderDataDecryption => "6.3.2",
             Rule::ContentDecryption => "6.3.1",
+            Rule::TreeEndsBlank => "12.4.3.3",
+            Rule::NodeTypeMismatch => "12.4.3.3",
+            Rule::RemovedLeafBlank => "12.1.3",
+            Rule::UpdatePathLength => "7.6",
+            Rule::TreeHashMismatch => "12.4.3.1",
+            Rule::ParentHashUnverified => "7.9.2",
+            Rule::ParentHashAmbiguous => "7.9.2",
+            Rule::UnmergedLeavesUnsorted => "7.1",
+            Rule::UnmergedLeafBlank => "12.4.3.1",
+            Rule::UnmergedLeafNotDescendant => "12.4.3.1",
+            Rule::UnmergedLeafNotInIntermediate => "12.4.3.1",
+            Rule::DuplicateParentEncryptionKey => "12.4.3.1",
+            Rule::DuplicateLeafEncryptionKey => "7.3",
+            Rule::DuplicateSignatureKey => "7.3",
+            Rule::LeafNodeSignature => "7.3",
+            Rule::CredentialTypeNotInCapabilities => "7.2",
+            Rule::CredentialTypeNotSupportedByAll => "7.3",
+            Rule::UnsupportedCipherSuite => "11.1",
+            Rule::UnsupportedProtocolVersion => "11.1",
+            Rule::RequiredCapabilityMissing => "7.3",
+            Rule::LeafExtensionNotInCapabilities => "7.2",
+            Rule::LeafLifetime => "7.3",
+            Rule::CredentialRejected => "5.3.1",
         }
     }
 }

@@ -8,10 +8,13 @@
 mod crypto_basics;
 mod deserialization;
 mod key_schedule;
+mod message_protection;
 mod messages;
 mod psk_secret;
 mod secret_tree;
+mod transcript_hashes;
 mod tree_math;
+mod tree_operations;
 mod util;
 
 use serde_json::Value;
@@ -29,10 +32,10 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "tree-math.json" => tree_math::check,
         "key-schedule.json" => key_schedule::check,
         "psk_secret.json" => psk_secret::check,
-        "transcript-hashes.json" => util::not_implemented,
+        "transcript-hashes.json" => transcript_hashes::check,
         "secret-tree.json" => secret_tree::check,
-        "message-protection.json" => util::not_implemented,
-        "tree-operations.json" => util::not_implemented,
+        "message-protection.json" => message_protection::check,
+        "tree-operations.json" => tree_operations::check,
         "tree-validation.json" => util::not_implemented,
         "treekem.json" => util::not_implemented,
         "welcome.json" => util::not_implemented,

@@ -1,2 +1,6 @@
 //! The ratchet tree (RFC 9420 §4, §7) and its array representation (Appendix C).
+pub mod hashes;
 pub mod math;
+pub mod ratchet_tree;
+
+pub use ratchet_tree::{NodeRef, RatchetTree};

@@ -1,0 +1,496 @@
+//! The ratchet tree (RFC 9420 §4, §7.1–§7.7) as the group's public state.
+//!
+//! Storage is split by node kind rather than kept as one array of an enum: leaf `i` is
+//! `leaves[i]` and parent node `2i + 1` is `parents[i]`, each an `Option<Arc<_>>` (8 bytes when
+//! blank, and a clone of the tree for a staged commit copies pointers, not keys and
+//! credentials). Tree hashes live in a flat per-node cache that is refreshed lazily, path by
+//! path ([`super::hashes`]).
+//!
+//! The tree always has a power-of-two number of leaves (§7.7). Nothing here panics on an
+//! untrusted tree: every index from the wire or from a caller is range-checked.
+
+use super::hashes::HashCache;
+use super::math;
+use crate::codec::{write_vec_with, Encode};
+use crate::crypto::Suite;
+use crate::error::{Error, Result, Rule};
+use crate::messages::{LeafNode, Node, ParentNode, RatchetTreeWire};
+use std::sync::Arc;
+
+/// Leaf indices are `u32` on the wire; node indices are `2 * leaf`, so leaves stop at 2^31.
+const MAX_LEAVES: usize = 1 << 31;
+
+/// A borrowed non-blank node of the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRef<'a> {
+    /// A leaf node (even node index).
+    Leaf(&'a LeafNode),
+    /// A parent node (odd node index).
+    Parent(&'a ParentNode),
+}
+
+/// The public ratchet tree of a group (§4, §7), with cached tree hashes (§7.8).
+#[derive(Debug, Clone)]
+pub struct RatchetTree {
+    pub(super) suite: Suite,
+    /// Leaf `i` at index `i`; the length is the (power-of-two) leaf count.
+    pub(super) leaves: Vec<Option<Arc<LeafNode>>>,
+    /// Parent node `2i + 1` at index `i`; always one shorter than `leaves`.
+    pub(super) parents: Vec<Option<Arc<ParentNode>>>,
+    /// Per-node tree hashes and their dirty flags.
+    pub(super) hashes: HashCache,
+    /// No blank leaf lies below this index, so the search for the leftmost blank leaf
+    /// (§12.1.1) starts here instead of scanning every member on each Add.
+    blank_hint: usize,
+}
+
+impl RatchetTree {
+    /// A one-member tree, as created by the group's founder (§11).
+    pub fn new(suite: Suite, leaf: LeafNode) -> Self {
+        RatchetTree {
+            suite,
+            leaves: vec![Some(Arc::new(leaf))],
+            parents: Vec::new(),
+            hashes: HashCache::new(suite.hash_len(), 1),
+            blank_hint: 1,
+        }
+    }
+
+    /// Load a tree from its `ratchet_tree` form (§12.4.3.3) in one pass.
+    ///
+    /// Checks only the structure: the last node is non-blank, leaves sit at even and parents
+    /// at odd positions; the tree is then padded with blanks to `2^(d+1) - 1` nodes. Whether
+    /// the contents can be trusted is [`super::validation`]'s job.
+    pub fn from_wire(suite: Suite, wire: RatchetTreeWire) -> Result<Self> {
+        let nodes = wire.0;
+        if !matches!(nodes.last(), Some(Some(_))) {
+            return Err(Rule::TreeEndsBlank.into());
+        }
+        // Highest node index h needs 2L - 1 > h nodes, i.e. L >= h/2 + 1 leaves.
+        let n_leaves = ((nodes.len() - 1) / 2 + 1).next_power_of_two();
+        if n_leaves > MAX_LEAVES {
+            return Err(Error::Unsupported("ratchet tree larger than 2^31 leaves"));
+        }
+        let mut leaves = Vec::with_capacity(n_leaves);
+        let mut parents = Vec::with_capacity(n_leaves - 1);
+        for (i, node) in nodes.into_iter().enumerate() {
+            match (i % 2 == 0, node) {
+                (true, None) => leaves.push(None),
+                (true, Some(Node::Leaf(leaf))) => leaves.push(Some(Arc::from(leaf))),
+                (false, None) => parents.push(None),
+                (false, Some(Node::Parent(parent))) => parents.push(Some(Arc::from(parent))),
+                _ => return Err(Rule::NodeTypeMismatch.into()),
+            }
+        }
+        leaves.resize(n_leaves, None);
+        parents.resize(n_leaves - 1, None);
+        Ok(RatchetTree {
+            suite,
+            hashes: HashCache::new(suite.hash_len(), leaves.len()),
+            leaves,
+            parents,
+            blank_hint: 0,
+        })
+    }
+
+    /// The `ratchet_tree` form (§12.4.3.3): nodes in array order, trailing blanks omitted.
+    pub fn to_wire(&self) -> RatchetTreeWire {
+        let end = self.last_non_blank().map_or(0, |x| x as usize + 1);
+        let nodes = (0..end as u32)
+            .map(|x| {
+                self.node(x).map(|n| match n {
+                    NodeRef::Leaf(l) => Node::Leaf(Box::new(l.clone())),
+                    NodeRef::Parent(p) => Node::Parent(Box::new(p.clone())),
+                })
+            })
+            .collect();
+        RatchetTreeWire(nodes)
+    }
+
+    /// The encoded `ratchet_tree` (§12.4.3.3), written without cloning any node.
+    pub fn to_wire_bytes(&self) -> Vec<u8> {
+        let end = self.last_non_blank().map_or(0, |x| x + 1);
+        let mut out = Vec::new();
+        write_vec_with(&mut out, |body| {
+            for x in 0..end {
+                match self.node(x) {
+                    None => body.push(0),
+                    Some(NodeRef::Leaf(l)) => {
+                        body.extend_from_slice(&[1, 1]);
+                        l.encode(body);
+                    }
+                    Some(NodeRef::Parent(p)) => {
+                        body.extend_from_slice(&[1, 2]);
+                        p.encode(body);
+                    }
+                }
+            }
+        });
+        out
+    }
+
+    /// The cipher suite whose hash the tree hashes use.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// The number of leaves, blank or not: always a power of two.
+    pub fn n_leaves(&self) -> u32 {
+        self.leaves.len() as u32
+    }
+
+    /// The number of nodes, `2 * n_leaves - 1`.
+    pub fn n_nodes(&self) -> u32 {
+        math::node_width(self.n_leaves())
+    }
+
+    /// The root's node index.
+    pub fn root(&self) -> u32 {
+        math::root(self.n_leaves())
+    }
+
+    /// The node at index `x`, or `None` if it is blank or outside the tree.
+    pub fn node(&self, x: u32) -> Option<NodeRef<'_>> {
+        if math::is_leaf(x) {
+            self.leaf(x / 2).map(NodeRef::Leaf)
+        } else {
+            self.parent_node(x).map(NodeRef::Parent)
+        }
+    }
+
+    /// Whether node `x` is blank (nodes outside the tree count as blank).
+    pub fn is_blank(&self, x: u32) -> bool {
+        self.node(x).is_none()
+    }
+
+    /// The leaf node of leaf `leaf_index`, if that leaf is occupied.
+    pub fn leaf(&self, leaf_index: u32) -> Option<&LeafNode> {
+        self.leaves.get(leaf_index as usize)?.as_deref()
+    }
+
+    /// The parent node at node index `x` (odd), if it is non-blank.
+    pub fn parent_node(&self, x: u32) -> Option<&ParentNode> {
+        if math::is_leaf(x) {
+            return None;
+        }
+        self.parents.get((x / 2) as usize)?.as_deref()
+    }
+
+    /// The occupied leaves, as `(leaf_index, leaf)` in index order.
+    pub fn members(&self) -> impl Iterator<Item = (u32, &LeafNode)> + '_ {
+        self.leaves
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i as u32, l.as_deref()?)))
+    }
+
+    /// The non-blank parent nodes, as `(node_index, parent)` in index order.
+    pub fn parent_nodes(&self) -> impl Iterator<Item = (u32, &ParentNode)> + '_ {
+        self.parents
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((2 * i as u32 + 1, p.as_deref()?)))
+    }
+
+    /// The number of occupied leaves.
+    pub fn member_count(&self) -> usize {
+        self.leaves.iter().filter(|l| l.is_some()).count()
+    }
+
+    /// The leftmost blank leaf, where the next Add goes (§12.1.1), if any.
+    pub fn leftmost_blank_leaf(&self) -> Option<u32> {
+        let start = self.blank_hint.min(self.leaves.len());
+        self.leaves[start..]
+            .iter()
+            .position(Option::is_none)
+            .map(|i| (start + i) as u32)
+    }
+
+    /// The direct path of leaf `leaf_index` (§4.1.2): node indices from its parent to the root.
+    pub fn direct_path(&self, leaf_index: u32) -> Vec<u32> {
+        if leaf_index >= self.n_leaves() {
+            return Vec::new();
+        }
+        math::direct_path(math::leaf_to_node(leaf_index), self.n_leaves())
+    }
+
+    /// The copath of leaf `leaf_index` (§4.1.2): the sibling of each node on its path to the
+    /// root, excluding the root.
+    pub fn copath(&self, leaf_index: u32) -> Vec<u32> {
+        if leaf_index >= self.n_leaves() {
+            return Vec::new();
+        }
+        math::copath(math::leaf_to_node(leaf_index), self.n_leaves())
+    }
+
+    /// The resolution of node `x` (§4.1.1): the non-blank nodes covering its subtree,
+    /// depth-first and left first, each non-blank parent followed by its unmerged leaves.
+    pub fn resolution(&self, x: u32) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.resolution_into(x, &mut out);
+        out
+    }
+
+    /// Append the resolution of `x` to `out`.
+    pub fn resolution_into(&self, x: u32, out: &mut Vec<u32>) {
+        if x >= self.n_nodes() {
+            return;
+        }
+        match self.node(x) {
+            Some(NodeRef::Leaf(_)) => out.push(x),
+            Some(NodeRef::Parent(p)) => {
+                out.push(x);
+                // An index past 2^31 has no node; validation rejects it (§12.4.3.1).
+                out.extend(p.unmerged_leaves.iter().filter_map(|u| u.checked_mul(2)));
+            }
+            None => {
+                if let (Some(l), Some(r)) = (math::left(x), math::right(x)) {
+                    self.resolution_into(l, out);
+                    self.resolution_into(r, out);
+                }
+            }
+        }
+    }
+
+    /// Whether the resolution of `x` is empty, without building it: the first non-blank
+    /// node found ends the search.
+    pub fn resolution_is_empty(&self, x: u32) -> bool {
+        if x >= self.n_nodes() {
+            return true;
+        }
+        if !self.is_blank(x) {
+            return false;
+        }
+        match (math::left(x), math::right(x)) {
+            (Some(l), Some(r)) => self.resolution_is_empty(l) && self.resolution_is_empty(r),
+            _ => true,
+        }
+    }
+
+    /// The filtered direct path of leaf `leaf_index` (§4.1.2): its direct path without the
+    /// nodes whose copath child has an empty resolution.
+    pub fn filtered_direct_path(&self, leaf_index: u32) -> Vec<u32> {
+        self.filtered_direct_path_with_copath(leaf_index)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// The filtered direct path of `leaf_index` as `(node, copath_child)` pairs, the child
+    /// being the one whose resolution a path secret for `node` is encrypted to (§7.5).
+    pub fn filtered_direct_path_with_copath(&self, leaf_index: u32) -> Vec<(u32, u32)> {
+        if leaf_index >= self.n_leaves() {
+            return Vec::new();
+        }
+        let n = self.n_leaves();
+        let mut out = Vec::new();
+        let mut cur = math::leaf_to_node(leaf_index);
+        while let (Some(p), Some(s)) = (math::parent(cur, n), math::sibling(cur, n)) {
+            if !self.resolution_is_empty(s) {
+                out.push((p, s));
+            }
+            cur = p;
+        }
+        out
+    }
+
+    /// Add a member (§12.1.1): take the leftmost blank leaf, or double the tree (§7.7) if
+    /// there is none, and list the new leaf as unmerged at every non-blank parent above it.
+    /// Returns the new member's leaf index.
+    pub fn add_leaf(&mut self, leaf: LeafNode) -> Result<u32> {
+        let index = match self.leftmost_blank_leaf() {
+            Some(i) => i,
+            None => {
+                let i = self.leaves.len() as u32;
+                self.extend()?;
+                i
+            }
+        };
+        for p in self.direct_path(index) {
+            if let Some(Some(parent)) = self.parents.get_mut((p / 2) as usize) {
+                let list = &mut Arc::make_mut(parent).unmerged_leaves;
+                // §7.1: unmerged_leaves MUST stay sorted; a refilled blank leaf can sit left
+                // of leaves added earlier.
+                if let Err(pos) = list.binary_search(&index) {
+                    list.insert(pos, index);
+                }
+            }
+        }
+        self.leaves[index as usize] = Some(Arc::new(leaf));
+        self.blank_hint = index as usize + 1;
+        self.hashes
+            .mark_dirty(math::leaf_to_node(index), self.n_leaves());
+        Ok(index)
+    }
+
+    /// Apply an Update (§12.1.2): replace the sender's leaf and blank its direct path.
+    pub fn update_leaf(&mut self, leaf_index: u32, leaf: LeafNode) -> Result<()> {
+        self.occupied(leaf_index)?;
+        self.blank_direct_path(leaf_index);
+        self.set_leaf(leaf_index, leaf)
+    }
+
+    /// Apply a Remove (§12.1.3): blank the leaf and its direct path, then truncate the tree
+    /// while its right half is entirely blank (§7.7).
+    pub fn remove_leaf(&mut self, leaf_index: u32) -> Result<()> {
+        match self.leaves.get(leaf_index as usize) {
+            None => return Err(Rule::LeafOutOfRange.into()),
+            Some(None) => return Err(Rule::RemovedLeafBlank.into()),
+            Some(Some(_)) => {}
+        }
+        self.blank_direct_path(leaf_index);
+        self.leaves[leaf_index as usize] = None;
+        self.blank_hint = self.blank_hint.min(leaf_index as usize);
+        self.hashes
+            .mark_dirty(math::leaf_to_node(leaf_index), self.n_leaves());
+        self.truncate();
+        Ok(())
+    }
+
+    /// Replace the leaf node at `leaf_index` without touching its direct path (e.g. the
+    /// committer's new leaf after [`RatchetTree::merge_update_path`]).
+    pub fn set_leaf(&mut self, leaf_index: u32, leaf: LeafNode) -> Result<()> {
+        let slot = self
+            .leaves
+            .get_mut(leaf_index as usize)
+            .ok_or(Rule::LeafOutOfRange)?;
+        *slot = Some(Arc::new(leaf));
+        self.hashes
+            .mark_dirty(math::leaf_to_node(leaf_index), self.n_leaves());
+        Ok(())
+    }
+
+    /// Blank every node on the direct path of `leaf_index` (§7.4, §12.1.2, §12.1.3).
+    pub fn blank_direct_path(&mut self, leaf_index: u32) {
+        for p in self.direct_path(leaf_index) {
+            if let Some(slot) = self.parents.get_mut((p / 2) as usize) {
+                if slot.take().is_some() {
+                    self.hashes.mark_dirty(p, self.leaves.len() as u32);
+                }
+            }
+        }
+    }
+
+    /// Set the parent node at odd node index `x` (or blank it with `None`).
+    pub fn set_parent(&mut self, x: u32, node: Option<ParentNode>) -> Result<()> {
+        if math::is_leaf(x) {
+            return Err(Error::Misuse("set_parent on a leaf position"));
+        }
+        let slot = self
+            .parents
+            .get_mut((x / 2) as usize)
+            .ok_or(Error::Misuse("node index outside the tree"))?;
+        *slot = node.map(Arc::new);
+        self.hashes.mark_dirty(x, self.leaves.len() as u32);
+        Ok(())
+    }
+
+    /// `Ok` if `leaf_index` is an occupied leaf; out of range is `LeafOutOfRange`, blank is
+    /// a misuse (callers validate proposals before applying them, §12.2).
+    fn occupied(&self, leaf_index: u32) -> Result<()> {
+        match self.leaves.get(leaf_index as usize) {
+            None => Err(Rule::LeafOutOfRange.into()),
+            Some(None) => Err(Error::Misuse("leaf is blank")),
+            Some(Some(_)) => Ok(()),
+        }
+    }
+
+    /// Double the tree (§7.7): the old tree becomes the left subtree of a new blank root.
+    /// Array indices of existing nodes do not change, so their cached hashes stay valid.
+    fn extend(&mut self) -> Result<()> {
+        let n = self.leaves.len();
+        if n >= MAX_LEAVES {
+            return Err(Error::Unsupported("ratchet tree larger than 2^31 leaves"));
+        }
+        self.leaves.resize(2 * n, None);
+        self.parents.resize(2 * n - 1, None);
+        self.hashes.resize(2 * n);
+        Ok(())
+    }
+
+    /// Halve the tree while its right subtree has no non-blank leaf (§7.7, §12.1.3): the
+    /// result has `2^d` leaves for the smallest `d` with `2^d` > the rightmost member.
+    fn truncate(&mut self) {
+        let keep = match self.leaves.iter().rposition(Option::is_some) {
+            Some(last) => (last + 1).next_power_of_two(),
+            None => 1,
+        };
+        if keep < self.leaves.len() {
+            self.leaves.truncate(keep);
+            self.parents.truncate(keep - 1);
+            self.hashes.resize(keep);
+            self.blank_hint = self.blank_hint.min(keep);
+        }
+    }
+
+    /// The highest non-blank node index, if any.
+    fn last_non_blank(&self) -> Option<u32> {
+        let leaf = self
+            .leaves
+            .iter()
+            .rposition(Option::is_some)
+            .map(|i| 2 * i as u32);
+        let parent = self
+            .parents
+            .iter()
+            .rposition(Option::is_some)
+            .map(|i| 2 * i as u32 + 1);
+        leaf.max(parent)
+    }
+
+    /// An estimate of the memory the tree holds, in bytes: inline sizes plus heap buffers
+    /// (capacity, not allocator overhead). For sizing large groups.
+    pub fn approx_memory_bytes(&self) -> usize {
+        use crate::messages::{Capabilities, Credential, LeafNodeSourceData};
+        use core::mem::size_of;
+        fn caps(c: &Capabilities) -> usize {
+            c.versions.capacity() * 2
+                + c.cipher_suites.capacity() * 2
+                + c.extensions.capacity() * 2
+                + c.proposals.capacity() * 2
+                + c.credentials.capacity() * 2
+        }
+        let leaf_heap = |l: &LeafNode| {
+            // Arc header (two counters) plus the struct, then its buffers.
+            2 * size_of::<usize>()
+                + size_of::<LeafNode>()
+                + l.encryption_key.0.capacity()
+                + l.signature_key.0.capacity()
+                + match &l.credential {
+                    Credential::Basic { identity } => identity.0.capacity(),
+                    Credential::X509 { certificates } => certificates
+                        .iter()
+                        .map(|c| c.cert_data.0.capacity() + size_of::<Vec<u8>>())
+                        .sum(),
+                }
+                + caps(&l.capabilities)
+                + match &l.leaf_node_source {
+                    LeafNodeSourceData::Commit(ph) => ph.0.capacity(),
+                    _ => 0,
+                }
+                + l.extensions
+                    .iter()
+                    .map(|e| {
+                        size_of::<crate::messages::Extension>() + e.extension_data.0.capacity()
+                    })
+                    .sum::<usize>()
+                + l.signature.0.capacity()
+        };
+        let parent_heap = |p: &ParentNode| {
+            2 * size_of::<usize>()
+                + size_of::<ParentNode>()
+                + p.encryption_key.0.capacity()
+                + p.parent_hash.0.capacity()
+                + p.unmerged_leaves.capacity() * 4
+        };
+        size_of::<Self>()
+            + self.leaves.capacity() * size_of::<Option<Arc<LeafNode>>>()
+            + self.parents.capacity() * size_of::<Option<Arc<ParentNode>>>()
+            + self.members().map(|(_, l)| leaf_heap(l)).sum::<usize>()
+            + self
+                .parent_nodes()
+                .map(|(_, p)| parent_heap(p))
+                .sum::<usize>()
+            + self.hashes.memory_bytes()
+    }
+}
