@@ -11,6 +11,8 @@ const MUST_PASS: &[&str] = &[
     "key-schedule.json",
     "psk_secret.json",
     "secret-tree.json",
+    "message-protection.json",
+    "transcript-hashes.json",
 ];
 
 #[test]

@@ -2,9 +2,13 @@
 
 pub mod content;
 pub mod message;
+pub mod private;
+pub mod public;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_protection;
 
 pub use content::{
     AuthenticatedContent, Content, ContentType, FramedContent, FramedContentAuthData, Sender,
@@ -14,3 +18,5 @@ pub use message::{
     MLSMessage, MLSMessageBody, PrivateContentAAD, PrivateMessage, PrivateMessageContent,
     PublicMessage, SenderData, SenderDataAAD,
 };
+pub use private::{protect_private, unprotect_private, Padding};
+pub use public::{protect_public, sign_content, unprotect_public, VerifiedContent};
