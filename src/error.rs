@@ -159,6 +159,54 @@ pub enum Rule {
     LeafLifetime,
     /// The application's Authentication Service rejected a credential (§5.3.1).
     CredentialRejected,
+    /// A sender proposed a type it may not send (§12.1.8).
+    InvalidProposalSender,
+    /// A commit includes an Update from the committer, or an external commit includes one (§12.2).
+    CommitterUpdate,
+    /// Several Update/Remove proposals apply to the same leaf (§12.2).
+    DuplicateLeafChange,
+    /// A commit removes its own committer (§12.2).
+    CommitterRemoved,
+    /// Two PreSharedKey proposals name the same PSK (§12.2).
+    DuplicatePsk,
+    /// A ReInit is committed together with other proposals (§12.2).
+    ReInitNotAlone,
+    /// A ReInit names an older protocol version (§12.1.5).
+    ReInitDowngrade,
+    /// An ExternalInit in a member's commit, or more than one (§12.2).
+    ExternalInitMisplaced,
+    /// More than one GroupContextExtensions proposal (§12.2).
+    DuplicateGroupContextExtensions,
+    /// An external commit's proposal list is not ExternalInit, at most one Remove, and PSKs (§12.2).
+    ExternalCommitProposals,
+    /// A leaf node's source does not match where it appears (§7.3).
+    LeafNodeSourceMismatch,
+    /// An Update or path leaf keeps the encryption key it replaces (§12.1.2).
+    EncryptionKeyReused,
+    /// A psk_nonce is not KDF.Nh bytes (§8.4).
+    PskNonceLength,
+    /// A proposed resumption PSK has a usage other than application (§12.1.4).
+    ResumptionPskUsage,
+    /// A referenced PSK is not available (§12.4.2).
+    PskNotFound,
+    /// A commit from our own leaf that is not our pending commit (§12.4).
+    OwnCommitMismatch,
+    /// A commit references a proposal we did not receive (§12.4.2).
+    UnknownProposalRef,
+    /// A commit lacks the path its proposals require (§12.4).
+    PathRequired,
+    /// Welcome, KeyPackage and GroupInfo cipher suites differ (§12.4.3.1).
+    WelcomeCipherSuite,
+    /// More than one reinit or branch resumption PSK (§12.4.3.1).
+    MultipleResumptionPsks,
+    /// No ratchet tree in the Welcome and none supplied (§12.4.3.1).
+    RatchetTreeMissing,
+    /// The GroupInfo signer leaf is blank or out of range (§12.4.3.1).
+    GroupInfoSigner,
+    /// No leaf in the tree equals our KeyPackage's leaf node (§12.4.3.1).
+    OwnLeafMissing,
+    /// A branch or reinit group does not start at epoch 1 (§12.4.3.1).
+    ResumptionEpoch,
 }
 
 impl Rule {
@@ -209,6 +257,30 @@ impl Rule {
             Rule::LeafExtensionNotInCapabilities => "7.2",
             Rule::LeafLifetime => "7.3",
             Rule::CredentialRejected => "5.3.1",
+            Rule::InvalidProposalSender => "12.1.8",
+            Rule::CommitterUpdate => "12.2",
+            Rule::DuplicateLeafChange => "12.2",
+            Rule::CommitterRemoved => "12.2",
+            Rule::DuplicatePsk => "12.2",
+            Rule::ReInitNotAlone => "12.2",
+            Rule::ReInitDowngrade => "12.1.5",
+            Rule::ExternalInitMisplaced => "12.2",
+            Rule::DuplicateGroupContextExtensions => "12.2",
+            Rule::ExternalCommitProposals => "12.2",
+            Rule::LeafNodeSourceMismatch => "7.3",
+            Rule::EncryptionKeyReused => "12.1.2",
+            Rule::PskNonceLength => "8.4",
+            Rule::ResumptionPskUsage => "12.1.4",
+            Rule::PskNotFound => "12.4.2",
+            Rule::OwnCommitMismatch => "12.4",
+            Rule::UnknownProposalRef => "12.4.2",
+            Rule::PathRequired => "12.4",
+            Rule::WelcomeCipherSuite => "12.4.3.1",
+            Rule::MultipleResumptionPsks => "12.4.3.1",
+            Rule::RatchetTreeMissing => "12.4.3.1",
+            Rule::GroupInfoSigner => "12.4.3.1",
+            Rule::OwnLeafMissing => "12.4.3.1",
+            Rule::ResumptionEpoch => "12.4.3.1",
         }
     }
 }
