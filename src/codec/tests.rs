@@ -24,14 +24,20 @@ fn varint_rejects_non_minimal_and_reserved_prefix() {
         Reader::new(&[0xc0, 0, 0, 0, 0, 0, 0, 1]).varint(),
         Err(DecodeError::InvalidLengthPrefix)
     );
-    assert_eq!(Reader::new(&[0x40]).varint(), Err(DecodeError::UnexpectedEnd));
+    assert_eq!(
+        Reader::new(&[0x40]).varint(),
+        Err(DecodeError::UnexpectedEnd)
+    );
 }
 
 #[test]
 fn oversized_length_is_rejected_without_allocating() {
     // A 1 GiB length prefix over a 4-byte input.
     let input = [0xbf, 0xff, 0xff, 0xff];
-    assert_eq!(Bytes::decode_exact(&input), Err(DecodeError::LengthTooLarge));
+    assert_eq!(
+        Bytes::decode_exact(&input),
+        Err(DecodeError::LengthTooLarge)
+    );
     assert_eq!(
         Vec::<u32>::decode_exact(&input),
         Err(DecodeError::LengthTooLarge)
@@ -40,9 +46,18 @@ fn oversized_length_is_rejected_without_allocating() {
 
 #[test]
 fn trailing_bytes_and_truncation() {
-    assert_eq!(u16::decode_exact(&[0, 1, 2]), Err(DecodeError::TrailingBytes));
-    assert_eq!(u32::decode_exact(&[0, 1, 2]), Err(DecodeError::UnexpectedEnd));
-    assert_eq!(Bytes::decode_exact(&[3, 1, 2]), Err(DecodeError::LengthTooLarge));
+    assert_eq!(
+        u16::decode_exact(&[0, 1, 2]),
+        Err(DecodeError::TrailingBytes)
+    );
+    assert_eq!(
+        u32::decode_exact(&[0, 1, 2]),
+        Err(DecodeError::UnexpectedEnd)
+    );
+    assert_eq!(
+        Bytes::decode_exact(&[3, 1, 2]),
+        Err(DecodeError::LengthTooLarge)
+    );
 }
 
 #[test]
@@ -52,7 +67,10 @@ fn vector_items_must_fill_the_vector() {
         Vec::<u16>::decode_exact(&[3, 0, 1, 2]),
         Err(DecodeError::UnexpectedEnd)
     );
-    assert_eq!(Vec::<u16>::decode_exact(&[4, 0, 1, 0, 2]).unwrap(), vec![1, 2]);
+    assert_eq!(
+        Vec::<u16>::decode_exact(&[4, 0, 1, 0, 2]).unwrap(),
+        vec![1, 2]
+    );
 }
 
 #[test]
