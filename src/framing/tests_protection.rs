@@ -283,6 +283,20 @@ fn padding_policy() {
         let v = e.unprotect_private(&m, &mut rx).unwrap();
         assert_eq!(v.framed_content().content, app(len));
     }
+    // Padding past what an `opaque<V>` ciphertext can carry is refused before anything is
+    // allocated or a generation is spent.
+    let ac = e.signed(WireFormat::PrivateMessage, app(1));
+    let err = protect_private(
+        &e.suite,
+        &ac,
+        &e.sender_data_secret,
+        &mut tx,
+        Padding::ToMultipleOf(u32::MAX),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Misuse(_)), "{err:?}");
+    let m = e.private(app(1), &mut tx);
+    e.unprotect_private(&m, &mut rx).unwrap();
 }
 
 #[test]
