@@ -15,6 +15,7 @@ mod secret_tree;
 mod transcript_hashes;
 mod tree_math;
 mod tree_operations;
+mod tree_validation;
 mod util;
 
 use serde_json::Value;
@@ -36,7 +37,7 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "secret-tree.json" => secret_tree::check,
         "message-protection.json" => message_protection::check,
         "tree-operations.json" => tree_operations::check,
-        "tree-validation.json" => util::not_implemented,
+        "tree-validation.json" => tree_validation::check,
         "treekem.json" => util::not_implemented,
         "welcome.json" => util::not_implemented,
         "passive-client-welcome.json" => util::not_implemented,

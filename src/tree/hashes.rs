@@ -71,6 +71,12 @@ impl HashCache {
             .get(x as usize * self.hash_len..(x as usize + 1) * self.hash_len)
     }
 
+    /// How many nodes are stale (tests check that a change dirties only its path).
+    #[cfg(test)]
+    pub(super) fn dirty_count(&self) -> usize {
+        self.dirty.iter().filter(|d| **d).count()
+    }
+
     /// Heap bytes held by the cache.
     pub(super) fn memory_bytes(&self) -> usize {
         self.bytes.capacity() + self.dirty.capacity()

@@ -2,5 +2,9 @@
 pub mod hashes;
 pub mod math;
 pub mod ratchet_tree;
+pub mod validation;
+
+#[cfg(test)]
+mod tests;
 
 pub use ratchet_tree::{NodeRef, RatchetTree};

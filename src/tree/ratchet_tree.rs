@@ -66,8 +66,8 @@ impl RatchetTree {
         if !matches!(nodes.last(), Some(Some(_))) {
             return Err(Rule::TreeEndsBlank.into());
         }
-        // Highest node index h needs 2L - 1 > h nodes, i.e. L >= h/2 + 1 leaves.
-        let n_leaves = ((nodes.len() - 1) / 2 + 1).next_power_of_two();
+        // Node index h = len - 1 needs 2L - 1 > h nodes, i.e. L >= ceil((h + 2) / 2) leaves.
+        let n_leaves = (nodes.len() / 2 + 1).next_power_of_two();
         if n_leaves > MAX_LEAVES {
             return Err(Error::Unsupported("ratchet tree larger than 2^31 leaves"));
         }
