@@ -3,6 +3,7 @@
 //! Inputs that are wire structs (the GroupContext) are taken as their encoding so that the
 //! schedule depends only on the crypto layer.
 
+use crate::codec::Decode;
 use crate::crypto::{HpkePrivateKey, Secret, Suite};
 use crate::error::Result;
 
@@ -169,4 +170,42 @@ pub fn external_init_receiver(
         b"MLS 1.0 external init secret",
         suite.hash_len(),
     )
+}
+
+/// Persisted form: the nine secrets in the order of the struct.
+impl crate::codec::Encode for EpochSecrets {
+    fn encode(&self, out: &mut Vec<u8>) {
+        for s in [
+            &self.sender_data_secret,
+            &self.encryption_secret,
+            &self.exporter_secret,
+            &self.external_secret,
+            &self.confirmation_key,
+            &self.membership_key,
+            &self.resumption_psk,
+            &self.epoch_authenticator,
+            &self.init_secret,
+        ] {
+            s.encode(out);
+        }
+    }
+}
+
+impl crate::codec::Decode for EpochSecrets {
+    fn decode(
+        r: &mut crate::codec::Reader<'_>,
+    ) -> core::result::Result<Self, crate::error::DecodeError> {
+        let mut next = || Secret::decode(r);
+        Ok(EpochSecrets {
+            sender_data_secret: next()?,
+            encryption_secret: next()?,
+            exporter_secret: next()?,
+            external_secret: next()?,
+            confirmation_key: next()?,
+            membership_key: next()?,
+            resumption_psk: next()?,
+            epoch_authenticator: next()?,
+            init_secret: next()?,
+        })
+    }
 }

@@ -4,7 +4,9 @@
 //! path and keeps only the off-path children, as the deletion schedule of §9.2 requires. Work
 //! per first message from a sender is O(log N) and memory grows only with active senders.
 
-use crate::crypto::{Secret, Suite};
+use crate::codec::{write_vec_with, Decode, Encode, Reader};
+use crate::crypto::{CipherSuite, Secret, Suite};
+use crate::error::DecodeError;
 use crate::error::{Error, Result, Rule};
 use crate::tree::math;
 use std::collections::{BTreeMap, HashMap};
@@ -218,6 +220,104 @@ pub fn sender_data_key_nonce(
         suite.expand_with_label(sender_data_secret, "key", sample, suite.aead_key_len())?,
         suite.expand_with_label(sender_data_secret, "nonce", sample, suite.aead_nonce_len())?,
     ))
+}
+
+/// Persisted form (the group state format): every unconsumed secret and skipped key, so a
+/// restored member can neither reuse a consumed key nor lose an out-of-order one.
+impl Encode for SecretTree {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.suite.id().encode(out);
+        self.n_leaves.encode(out);
+        self.config.max_forward_distance.encode(out);
+        self.config.out_of_order_tolerance.encode(out);
+        let mut nodes: Vec<_> = self.nodes.iter().collect();
+        nodes.sort_by_key(|(k, _)| **k);
+        write_vec_with(out, |b| {
+            for (k, v) in nodes {
+                k.encode(b);
+                v.encode(b);
+            }
+        });
+        let mut leaves: Vec<_> = self.ratchets.iter().collect();
+        leaves.sort_by_key(|(k, _)| **k);
+        write_vec_with(out, |b| {
+            for (leaf, (hs, app)) in leaves {
+                leaf.encode(b);
+                hs.encode(b);
+                app.encode(b);
+            }
+        });
+    }
+}
+
+impl Decode for SecretTree {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let id = CipherSuite::decode(r)?;
+        let suite = Suite::new(id).map_err(|_| DecodeError::UnknownValue("CipherSuite"))?;
+        let n_leaves = u32::decode(r)?;
+        let config = SecretTreeConfig {
+            max_forward_distance: u32::decode(r)?,
+            out_of_order_tolerance: u32::decode(r)?,
+        };
+        let nodes = r
+            .vec_with(|s| Ok((u32::decode(s)?, Secret::decode(s)?)))?
+            .into_iter()
+            .collect();
+        let ratchets = r
+            .vec_with(|s| Ok((u32::decode(s)?, (Ratchet::decode(s)?, Ratchet::decode(s)?))))?
+            .into_iter()
+            .collect();
+        if n_leaves == 0 {
+            return Err(DecodeError::Malformed("secret tree without leaves"));
+        }
+        Ok(SecretTree {
+            suite,
+            n_leaves,
+            config,
+            nodes,
+            ratchets,
+        })
+    }
+}
+
+impl Encode for Ratchet {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.secret.encode(out);
+        self.next_generation.encode(out);
+        write_vec_with(out, |b| {
+            for kn in self.skipped.values() {
+                kn.generation.encode(b);
+                kn.key.encode(b);
+                kn.nonce.encode(b);
+            }
+        });
+    }
+}
+
+impl Decode for Ratchet {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let secret = Secret::decode(r)?;
+        let next_generation = u32::decode(r)?;
+        let skipped = r
+            .vec_with(|s| {
+                let generation = u32::decode(s)?;
+                Ok((
+                    generation,
+                    KeyNonce {
+                        generation,
+                        key: Secret::decode(s)?,
+                        nonce: Secret::decode(s)?,
+                    },
+                ))
+            })?
+            .into_iter()
+            .collect();
+        Ok(Ratchet {
+            secret,
+            next_generation,
+            skipped,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -61,3 +61,43 @@ fn leaf_out_of_range_is_rejected() {
         Err(Error::Invalid(Rule::LeafOutOfRange))
     );
 }
+
+#[test]
+fn persisted_tree_restores_and_consumed_keys_stay_consumed() {
+    // A key consumed before persisting must not come back after a restore (§9.2).
+    let mut sender = tree(4, SecretTreeConfig::default());
+    let mut receiver = tree(4, SecretTreeConfig::default());
+    let k0 = sender
+        .next_sending_key(1, RatchetKind::Application)
+        .unwrap();
+    let k1 = sender
+        .next_sending_key(1, RatchetKind::Application)
+        .unwrap();
+    let k2 = sender
+        .next_sending_key(1, RatchetKind::Application)
+        .unwrap();
+    assert_eq!(
+        receiver
+            .key_for_generation(1, RatchetKind::Application, 1)
+            .unwrap(),
+        k1
+    );
+    let bytes = crate::codec::Encode::to_bytes(&receiver);
+    let mut restored = <SecretTree as crate::codec::Decode>::decode_exact(&bytes).unwrap();
+    assert_eq!(
+        restored.key_for_generation(1, RatchetKind::Application, 1),
+        Err(Error::Invalid(Rule::GenerationConsumed))
+    );
+    assert_eq!(
+        restored
+            .key_for_generation(1, RatchetKind::Application, 0)
+            .unwrap(),
+        k0
+    );
+    assert_eq!(
+        restored
+            .key_for_generation(1, RatchetKind::Application, 2)
+            .unwrap(),
+        k2
+    );
+}
