@@ -13,6 +13,8 @@ const MUST_PASS: &[&str] = &[
     "secret-tree.json",
     "message-protection.json",
     "transcript-hashes.json",
+    "tree-operations.json",
+    "tree-validation.json",
 ];
 
 #[test]
