@@ -230,9 +230,9 @@ impl Suite {
     /// Load an HPKE private key in SerializePrivateKey form (RFC 9180 §7.1.2); a wrong
     /// length or an out-of-range NIST scalar is `InvalidKey`.
     pub fn hpke_key_from_bytes(&self, private: &[u8]) -> Result<HpkePrivateKey> {
-        if private.len() != self.kem.private_len() {
-            return Err(CryptoError::InvalidKey.into());
-        }
+        let is_scalar = !matches!(self.kem, KemAlg::X25519 | KemAlg::X448);
+        let padded = super::secret::left_pad_scalar(private, self.kem.private_len(), is_scalar)?;
+        let private = padded.as_bytes();
         let public = self.kem.public_from_private(private)?;
         Ok(HpkePrivateKey {
             kem: self.kem,

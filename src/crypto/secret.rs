@@ -74,6 +74,23 @@ impl Decode for Secret {
     }
 }
 
+/// A private key of exactly `len` bytes. NIST scalars are big-endian integers, and some
+/// encoders drop leading zero bytes (a P-521 scalar is 66 bytes, but 65 in some test
+/// vectors), so a shorter scalar is left-padded; any other length mismatch is `InvalidKey`.
+pub(crate) fn left_pad_scalar(
+    private: &[u8],
+    len: usize,
+    is_scalar: bool,
+) -> crate::error::Result<Secret> {
+    if private.len() == len || (is_scalar && !private.is_empty() && private.len() < len) {
+        let mut out = vec![0u8; len - private.len()];
+        out.extend_from_slice(private);
+        Ok(Secret(out))
+    } else {
+        Err(crate::error::CryptoError::InvalidKey.into())
+    }
+}
+
 /// Compare two MACs or tags in constant time; a length mismatch (empty, truncated or
 /// over-long tag) is never equal.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {

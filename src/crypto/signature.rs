@@ -221,9 +221,9 @@ impl Suite {
 
     /// Load a signature private key in the test-vector encoding (EdDSA seed, ECDSA scalar).
     pub fn signature_key_from_bytes(&self, private: &[u8]) -> Result<SignaturePrivateKey> {
-        if private.len() != self.sig.private_len() {
-            return Err(CryptoError::InvalidKey.into());
-        }
+        let is_scalar = !matches!(self.sig, SigAlg::Ed25519 | SigAlg::Ed448);
+        let padded = super::secret::left_pad_scalar(private, self.sig.private_len(), is_scalar)?;
+        let private = padded.as_bytes();
         let public = self.sig.public_from_private(private)?;
         Ok(SignaturePrivateKey {
             alg: self.sig,

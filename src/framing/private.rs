@@ -212,13 +212,11 @@ pub fn unprotect_private<'k>(
     }
     let signature_key = member_key(sender_data.leaf_index).ok_or(Rule::UnknownSender)?;
 
-    // The secret tree bounds the generation (§9.1) before deriving anything, and deletes the
-    // key it hands out (§9.2).
-    let kn = tree.key_for_generation(
-        sender_data.leaf_index,
-        ratchet_kind(message.content_type),
-        sender_data.generation,
-    )?;
+    // The secret tree bounds the generation (§9.1) before deriving anything. The key is
+    // deleted only once the content decrypts (§9.2), so a copy with a tampered tail cannot
+    // destroy the key of the genuine message.
+    let kind = ratchet_kind(message.content_type);
+    let kn = tree.peek_key(sender_data.leaf_index, kind, sender_data.generation)?;
     let nonce = guarded_nonce(&kn.nonce, sender_data.reuse_guard)?;
     // The content type comes from the header and is bound by both AADs, so a header
     // altered in transit fails here rather than selecting another decoding.
@@ -232,6 +230,7 @@ pub fn unprotect_private<'k>(
             )
             .map_err(|e| decryption_error(e, Rule::ContentDecryption))?,
     );
+    tree.consume_key(sender_data.leaf_index, kind, sender_data.generation);
     let PrivateMessageContent { content, auth, .. } =
         PrivateMessageContent::decode_plaintext(&plaintext, message.content_type)?;
 

@@ -859,3 +859,24 @@ fn mutated_private_messages_never_panic() {
         assert!(PrivateMessage::decode_exact(&bytes[..len]).is_err());
     }
 }
+
+// §9.2: keys are deleted once they decrypt a message, not before: a copy with a tampered tail
+// delivered first must not destroy the key of the genuine message.
+#[test]
+fn tampered_copy_does_not_consume_the_genuine_key() {
+    let e = Epoch::new(1);
+    let m = e.private(app(100), &mut e.tree());
+    let mut receiver = e.tree();
+    let mut bad = m.clone();
+    let last = bad.ciphertext.len() - 1;
+    bad.ciphertext.0[last] ^= 1;
+    assert_eq!(
+        e.unprotect_private(&bad, &mut receiver).unwrap_err(),
+        invalid(Rule::ContentDecryption)
+    );
+    assert!(e.unprotect_private(&m, &mut receiver).is_ok());
+    assert_eq!(
+        e.unprotect_private(&m, &mut receiver).unwrap_err(),
+        invalid(Rule::GenerationConsumed)
+    );
+}

@@ -3,7 +3,6 @@
 //! Inputs that are wire structs (the GroupContext) are taken as their encoding so that the
 //! schedule depends only on the crypto layer.
 
-use crate::codec::Decode;
 use crate::crypto::{HpkePrivateKey, Secret, Suite};
 use crate::error::Result;
 

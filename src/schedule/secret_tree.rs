@@ -83,23 +83,42 @@ impl Ratchet {
     }
 
     fn get(&mut self, suite: &Suite, generation: u32, cfg: &SecretTreeConfig) -> Result<KeyNonce> {
+        self.peek(suite, generation, cfg)?;
+        self.skipped
+            .remove(&generation)
+            .ok_or(Error::Invalid(Rule::GenerationConsumed))
+    }
+
+    /// Make the key of `generation` available without consuming it: ratchet forward if
+    /// needed, keeping it among the skipped keys until [`Ratchet::consume`].
+    fn peek(&mut self, suite: &Suite, generation: u32, cfg: &SecretTreeConfig) -> Result<KeyNonce> {
         if generation < self.next_generation {
             return self
                 .skipped
-                .remove(&generation)
+                .get(&generation)
+                .cloned()
                 .ok_or(Error::Invalid(Rule::GenerationConsumed));
         }
         if generation - self.next_generation > cfg.max_forward_distance {
             return Err(Error::Invalid(Rule::GenerationTooFar));
         }
-        while self.next_generation < generation {
+        while self.next_generation <= generation {
             let kn = self.step(suite)?;
-            self.skipped.insert(kn.generation, kn);
-            while self.skipped.len() > cfg.out_of_order_tolerance as usize {
-                self.skipped.pop_first();
+            let is_target = kn.generation == generation;
+            // Evict the oldest skipped keys, but never the one being asked for.
+            while !is_target && self.skipped.len() >= cfg.out_of_order_tolerance as usize {
+                if self.skipped.pop_first().is_none() {
+                    break;
+                }
+            }
+            if is_target || cfg.out_of_order_tolerance > 0 {
+                self.skipped.insert(kn.generation, kn);
             }
         }
-        self.step(suite)
+        self.skipped
+            .get(&generation)
+            .cloned()
+            .ok_or(Error::Invalid(Rule::GenerationConsumed))
     }
 }
 
@@ -201,6 +220,21 @@ impl SecretTree {
     ) -> Result<KeyNonce> {
         let (suite, cfg) = (self.suite, self.config);
         self.ratchet(leaf, kind)?.get(&suite, generation, &cfg)
+    }
+
+    /// The key for a received message without deleting it, so that a forged message cannot
+    /// destroy the key of the genuine one: call [`SecretTree::consume_key`] once the
+    /// message decrypted (§9.2).
+    pub fn peek_key(&mut self, leaf: u32, kind: RatchetKind, generation: u32) -> Result<KeyNonce> {
+        let (suite, cfg) = (self.suite, self.config);
+        self.ratchet(leaf, kind)?.peek(&suite, generation, &cfg)
+    }
+
+    /// Delete the key of `generation` after it decrypted a message (§9.2).
+    pub fn consume_key(&mut self, leaf: u32, kind: RatchetKind, generation: u32) {
+        if let Ok(r) = self.ratchet(leaf, kind) {
+            r.skipped.remove(&generation);
+        }
     }
 
     /// Number of leaves the tree was built for.
