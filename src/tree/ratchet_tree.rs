@@ -42,18 +42,80 @@ pub struct RatchetTree {
     /// No blank leaf lies below this index, so the search for the leftmost blank leaf
     /// (§12.1.1) starts here instead of scanning every member on each Add.
     blank_hint: usize,
+    /// Encryption keys of all nodes (to node index) and signature keys of leaves (to leaf
+    /// index), so uniqueness checks on Add, Update and Commit (§7.3, §12.4.2) are O(1).
+    encryption_keys: KeyIndex,
+    signature_keys: KeyIndex,
+}
+
+/// A hash index from public keys to node or leaf indices, storing 64-bit keyed fingerprints
+/// instead of copies of the keys. Fingerprints that are already taken (a collision, or the
+/// same key twice in a tree that validation will reject) go to a spill list; lookups always
+/// confirm a candidate against the tree, so the index can never make two keys equal.
+#[derive(Debug, Clone, Default)]
+struct KeyIndex {
+    hasher: std::collections::hash_map::RandomState,
+    slots: std::collections::HashMap<u64, u32>,
+    spill: Vec<(u64, u32)>,
+}
+
+impl KeyIndex {
+    fn fingerprint(&self, key: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(key)
+    }
+
+    fn insert(&mut self, key: &[u8], at: u32) {
+        let f = self.fingerprint(key);
+        if let Some(taken) = self.slots.insert(f, at) {
+            // Keep the earlier entry in the slot; the newcomer spills.
+            self.slots.insert(f, taken);
+            self.spill.push((f, at));
+        }
+    }
+
+    fn remove(&mut self, key: &[u8], at: u32) {
+        let f = self.fingerprint(key);
+        if self.slots.get(&f) == Some(&at) {
+            self.slots.remove(&f);
+            if let Some(i) = self.spill.iter().position(|&(g, _)| g == f) {
+                let (_, next) = self.spill.swap_remove(i);
+                self.slots.insert(f, next);
+            }
+        } else if let Some(i) = self.spill.iter().position(|&e| e == (f, at)) {
+            self.spill.swap_remove(i);
+        }
+    }
+
+    /// Indices that may hold `key`, to be confirmed by the caller.
+    fn candidates(&self, key: &[u8]) -> impl Iterator<Item = u32> + '_ {
+        let f = self.fingerprint(key);
+        let spilled = self.spill.iter().filter(move |e| e.0 == f).map(|e| e.1);
+        self.slots.get(&f).copied().into_iter().chain(spilled)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        // hashbrown: one control byte per bucket beside each (u64, u32) entry.
+        self.slots.capacity() * (core::mem::size_of::<(u64, u32)>() + 1)
+            + self.spill.capacity() * core::mem::size_of::<(u64, u32)>()
+    }
 }
 
 impl RatchetTree {
     /// A one-member tree, as created by the group's founder (§11).
     pub fn new(suite: Suite, leaf: LeafNode) -> Self {
-        RatchetTree {
+        let mut tree = RatchetTree {
             suite,
-            leaves: vec![Some(Arc::new(leaf))],
+            leaves: vec![None],
             parents: Vec::new(),
             hashes: HashCache::new(suite.hash_len(), 1),
-            blank_hint: 1,
-        }
+            blank_hint: 0,
+            encryption_keys: KeyIndex::default(),
+            signature_keys: KeyIndex::default(),
+        };
+        tree.put_leaf(0, Some(Arc::new(leaf)));
+        tree.blank_hint = 1;
+        tree
     }
 
     /// Load a tree from its `ratchet_tree` form (§12.4.3.3) in one pass.
@@ -84,13 +146,17 @@ impl RatchetTree {
         }
         leaves.resize(n_leaves, None);
         parents.resize(n_leaves - 1, None);
-        Ok(RatchetTree {
+        let mut tree = RatchetTree {
             suite,
             hashes: HashCache::new(suite.hash_len(), leaves.len()),
             leaves,
             parents,
             blank_hint: 0,
-        })
+            encryption_keys: KeyIndex::default(),
+            signature_keys: KeyIndex::default(),
+        };
+        tree.index_all();
+        Ok(tree)
     }
 
     /// The `ratchet_tree` form (§12.4.3.3): nodes in array order, trailing blanks omitted.
@@ -316,7 +382,7 @@ impl RatchetTree {
                 }
             }
         }
-        self.leaves[index as usize] = Some(Arc::new(leaf));
+        self.put_leaf(index, Some(Arc::new(leaf)));
         self.blank_hint = index as usize + 1;
         self.hashes
             .mark_dirty(math::leaf_to_node(index), self.n_leaves());
@@ -339,7 +405,7 @@ impl RatchetTree {
             Some(Some(_)) => {}
         }
         self.blank_direct_path(leaf_index);
-        self.leaves[leaf_index as usize] = None;
+        self.put_leaf(leaf_index, None);
         self.blank_hint = self.blank_hint.min(leaf_index as usize);
         self.hashes
             .mark_dirty(math::leaf_to_node(leaf_index), self.n_leaves());
@@ -350,11 +416,10 @@ impl RatchetTree {
     /// Replace the leaf node at `leaf_index` without touching its direct path (e.g. the
     /// committer's new leaf after [`RatchetTree::merge_update_path`]).
     pub fn set_leaf(&mut self, leaf_index: u32, leaf: LeafNode) -> Result<()> {
-        let slot = self
-            .leaves
-            .get_mut(leaf_index as usize)
-            .ok_or(Rule::LeafOutOfRange)?;
-        *slot = Some(Arc::new(leaf));
+        if leaf_index >= self.n_leaves() {
+            return Err(Rule::LeafOutOfRange.into());
+        }
+        self.put_leaf(leaf_index, Some(Arc::new(leaf)));
         self.hashes
             .mark_dirty(math::leaf_to_node(leaf_index), self.n_leaves());
         Ok(())
@@ -363,10 +428,9 @@ impl RatchetTree {
     /// Blank every node on the direct path of `leaf_index` (§7.4, §12.1.2, §12.1.3).
     pub fn blank_direct_path(&mut self, leaf_index: u32) {
         for p in self.direct_path(leaf_index) {
-            if let Some(slot) = self.parents.get_mut((p / 2) as usize) {
-                if slot.take().is_some() {
-                    self.hashes.mark_dirty(p, self.leaves.len() as u32);
-                }
+            if !self.is_blank(p) {
+                self.put_parent(p, None);
+                self.hashes.mark_dirty(p, self.leaves.len() as u32);
             }
         }
     }
@@ -376,11 +440,10 @@ impl RatchetTree {
         if math::is_leaf(x) {
             return Err(Error::Misuse("set_parent on a leaf position"));
         }
-        let slot = self
-            .parents
-            .get_mut((x / 2) as usize)
-            .ok_or(Error::Misuse("node index outside the tree"))?;
-        *slot = node.map(Arc::new);
+        if x >= self.n_nodes() {
+            return Err(Error::Misuse("node index outside the tree"));
+        }
+        self.put_parent(x, node.map(Arc::new));
         self.hashes.mark_dirty(x, self.leaves.len() as u32);
         Ok(())
     }
@@ -416,11 +479,82 @@ impl RatchetTree {
             None => 1,
         };
         if keep < self.leaves.len() {
+            // Only a malformed tree has non-blank parents over blank leaves; unindex them.
+            for i in keep - 1..self.parents.len() {
+                self.put_parent(2 * i as u32 + 1, None);
+            }
             self.leaves.truncate(keep);
             self.parents.truncate(keep - 1);
             self.hashes.resize(keep);
             self.blank_hint = self.blank_hint.min(keep);
         }
+    }
+
+    /// Store `leaf` at `leaf_index` (in range), keeping the key indexes in step.
+    fn put_leaf(&mut self, leaf_index: u32, leaf: Option<Arc<LeafNode>>) {
+        let Some(slot) = self.leaves.get_mut(leaf_index as usize) else {
+            return;
+        };
+        let node = math::leaf_to_node(leaf_index);
+        if let Some(old) = slot.take() {
+            self.encryption_keys.remove(&old.encryption_key, node);
+            self.signature_keys.remove(&old.signature_key, leaf_index);
+        }
+        if let Some(new) = &leaf {
+            self.encryption_keys.insert(&new.encryption_key, node);
+            self.signature_keys.insert(&new.signature_key, leaf_index);
+        }
+        *slot = leaf;
+    }
+
+    /// Store `parent` at odd node index `x` (in range), keeping the key index in step.
+    fn put_parent(&mut self, x: u32, parent: Option<Arc<ParentNode>>) {
+        let Some(slot) = self.parents.get_mut((x / 2) as usize) else {
+            return;
+        };
+        if let Some(old) = slot.take() {
+            self.encryption_keys.remove(&old.encryption_key, x);
+        }
+        if let Some(new) = &parent {
+            self.encryption_keys.insert(&new.encryption_key, x);
+        }
+        *slot = parent;
+    }
+
+    /// Build both key indexes from scratch (after loading).
+    fn index_all(&mut self) {
+        let mut enc = KeyIndex::default();
+        let mut sig = KeyIndex::default();
+        for (i, leaf) in self.members() {
+            enc.insert(&leaf.encryption_key, math::leaf_to_node(i));
+            sig.insert(&leaf.signature_key, i);
+        }
+        for (x, p) in self.parent_nodes() {
+            enc.insert(&p.encryption_key, x);
+        }
+        self.encryption_keys = enc;
+        self.signature_keys = sig;
+    }
+
+    /// The node (leaf or parent) whose encryption key is `key`, if any: O(1), for the
+    /// uniqueness checks of §7.3 and §12.4.2. With duplicates (an invalid tree), the
+    /// lowest-indexed holder is not guaranteed; any holder is returned.
+    pub fn find_encryption_key(&self, key: &[u8]) -> Option<u32> {
+        self.encryption_keys
+            .candidates(key)
+            .find(|&x| match self.node(x) {
+                Some(NodeRef::Leaf(l)) => l.encryption_key.as_slice() == key,
+                Some(NodeRef::Parent(p)) => p.encryption_key.as_slice() == key,
+                None => false,
+            })
+    }
+
+    /// The leaf whose signature key is `key`, if any: O(1), for §7.3 uniqueness.
+    pub fn find_signature_key(&self, key: &[u8]) -> Option<u32> {
+        self.signature_keys.candidates(key).find(|&i| {
+            self.leaf(i)
+                .is_some_and(|l| l.signature_key.as_slice() == key)
+        })
     }
 
     /// The highest non-blank node index, if any.
@@ -492,5 +626,7 @@ impl RatchetTree {
                 .map(|(_, p)| parent_heap(p))
                 .sum::<usize>()
             + self.hashes.memory_bytes()
+            + self.encryption_keys.memory_bytes()
+            + self.signature_keys.memory_bytes()
     }
 }

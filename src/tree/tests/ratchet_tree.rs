@@ -281,3 +281,64 @@ fn members_and_accessors() {
     );
     assert!(b.tree.approx_memory_bytes() > 0);
 }
+
+/// Every key in the tree is found where it is, and removed keys are gone.
+fn assert_index_matches(t: &RatchetTree, gone: &[Bytes]) {
+    for (i, l) in t.members() {
+        assert_eq!(t.find_signature_key(&l.signature_key), Some(i));
+        assert_eq!(t.find_encryption_key(&l.encryption_key), Some(2 * i));
+    }
+    for (x, p) in t.parent_nodes() {
+        assert_eq!(t.find_encryption_key(&p.encryption_key), Some(x));
+    }
+    for k in gone {
+        assert_eq!(t.find_encryption_key(k), None);
+        assert_eq!(t.find_signature_key(k), None);
+    }
+}
+
+#[test]
+fn key_index_follows_every_change() {
+    let mut b = Builder::get_tree(9);
+    b.sign = false;
+    assert_index_matches(&b.tree, &[]);
+    assert_index_matches(&reload(&b.tree).unwrap(), &[]);
+    let old_leaf = b.tree.leaf(3).unwrap().clone();
+    let old_parent = b
+        .tree
+        .parent_node(b.tree.root())
+        .unwrap()
+        .encryption_key
+        .clone();
+    b.update(3);
+    assert_index_matches(&b.tree, &[old_leaf.encryption_key.clone(), old_parent]);
+    b.commit(5);
+    b.remove(8);
+    assert_eq!(b.tree.n_leaves(), 8, "truncated");
+    b.remove(2);
+    let added = b.add();
+    assert_index_matches(&b.tree, &[old_leaf.encryption_key]);
+    assert_eq!(added, 2);
+    let staged = b.tree.clone();
+    b.remove(added);
+    assert_index_matches(&staged, &[]);
+    assert!(staged.find_signature_key(&staged.leaf(added).unwrap().signature_key) == Some(added));
+    assert_eq!(b.tree.find_encryption_key(&[1, 2, 3]), None);
+}
+
+#[test]
+fn key_index_survives_duplicates() {
+    // An invalid tree with one key at two leaves: both stay findable as either goes.
+    let mut b = Builder::tweaked(|i, leaf| {
+        if i == 1 || i == 2 {
+            leaf.encryption_key = Bytes(vec![7; 32]);
+        }
+    });
+    b.grow_to(4);
+    let holder = b.tree.find_encryption_key(&[7; 32]).unwrap();
+    assert!(holder == 2 || holder == 4);
+    b.remove(1);
+    assert_eq!(b.tree.find_encryption_key(&[7; 32]), Some(4));
+    b.remove(2);
+    assert_eq!(b.tree.find_encryption_key(&[7; 32]), None);
+}
