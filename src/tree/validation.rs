@@ -236,24 +236,17 @@ impl RatchetTree {
                 .map(|&u| 2 * u)
                 .collect();
             unmerged.sort_unstable();
-            if res.len() != unmerged.len() + 1 {
+            // The rest of the resolution must be exactly the unmerged leaves, which leaves
+            // one candidate for D: found by one sorted merge, so an adversarial resolution
+            // full of equal parent hashes costs O(n log n), not O(n^2).
+            res.sort_unstable();
+            let Some(d) = single_extra(res, &unmerged) else {
                 continue;
-            }
+            };
             let expected = self
                 .parent_hash_clean(p, s)
                 .ok_or(Error::Misuse("tree hash cache stale"))?;
-            let valid = res.iter().enumerate().any(|(i, &d)| {
-                self.node_parent_hash(d) == Some(expected.as_slice()) && {
-                    let mut rest: Vec<u32> = res
-                        .iter()
-                        .enumerate()
-                        .filter(|&(j, _)| j != i)
-                        .map(|(_, &n)| n)
-                        .collect();
-                    rest.sort_unstable();
-                    rest == unmerged
-                }
-            });
+            let valid = self.node_parent_hash(d) == Some(expected.as_slice());
             covered += usize::from(valid);
         }
         Ok(covered)
@@ -334,4 +327,20 @@ pub(super) fn coverage_verdict(chains: usize) -> Result<()> {
         1 => Ok(()),
         _ => Err(Rule::ParentHashAmbiguous.into()),
     }
+}
+
+/// If sorted `res` is sorted `rest` plus exactly one more element, that element.
+pub(super) fn single_extra(res: &[u32], rest: &[u32]) -> Option<u32> {
+    if res.len() != rest.len() + 1 {
+        return None;
+    }
+    // The first position where they differ holds the extra element; after it, `res` must
+    // continue as `rest` shifted by one.
+    let i = res
+        .iter()
+        .zip(rest)
+        .position(|(a, b)| a != b)
+        .unwrap_or(rest.len());
+    let extra = *res.get(i)?;
+    (res.get(i + 1..)? == rest.get(i..)?).then_some(extra)
 }

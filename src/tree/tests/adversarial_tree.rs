@@ -6,7 +6,7 @@ use super::fixtures::{reload, vector_trees, Builder};
 use crate::codec::{Bytes, Decode, Encode};
 use crate::error::{Error, Rule};
 use crate::messages::{LeafNodeSourceData, Node, ParentNode, RatchetTreeWire};
-use crate::tree::validation::{coverage_verdict, TreeValidationContext};
+use crate::tree::validation::{coverage_verdict, single_extra, TreeValidationContext};
 use crate::tree::RatchetTree;
 use crate::Result;
 
@@ -276,6 +276,18 @@ fn two_chains_for_one_parent_are_rejected() {
         Err(Error::Invalid(Rule::ParentHashAmbiguous))
     );
     assert_eq!(Rule::ParentHashAmbiguous.section(), "7.9.2");
+}
+
+#[test]
+fn resolution_condition_identifies_one_candidate() {
+    // §7.9.2: "the resolution of C with D removed" equals P's unmerged leaves under C.
+    assert_eq!(single_extra(&[3], &[]), Some(3));
+    assert_eq!(single_extra(&[2, 3, 8], &[2, 8]), Some(3));
+    assert_eq!(single_extra(&[2, 8, 9], &[2, 8]), Some(9));
+    assert_eq!(single_extra(&[1, 2, 8], &[2, 8]), Some(1));
+    assert_eq!(single_extra(&[1, 2, 9], &[2, 8]), None, "two differences");
+    assert_eq!(single_extra(&[2, 8], &[2, 8]), None, "no D");
+    assert_eq!(single_extra(&[], &[]), None);
 }
 
 // ---- §7.1 and §12.4.3.1: unmerged leaves ----
