@@ -1,0 +1,435 @@
+//! The HTTP and WebSocket API (see `server/README.md` for every route).
+
+mod auth;
+mod groups;
+mod key_packages;
+mod ws;
+
+use crate::authority::CertificateAuthority;
+use crate::store::{Store, StoreError};
+use crate::Config;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use base64::Engine;
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::{broadcast, watch};
+
+/// A pushed event and who may see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    /// Client ids allowed to receive it.
+    pub recipients: Arc<Vec<String>>,
+    /// The JSON text sent over WebSocket.
+    pub payload: Arc<str>,
+    /// Close the recipients' subscriptions after sending (revocation).
+    pub close: bool,
+}
+
+/// What the handlers share.
+pub(crate) struct Shared {
+    pub store: Arc<dyn Store>,
+    pub ca: CertificateAuthority,
+    pub config: Config,
+    pub enrollment_secret_hash: Option<[u8; 32]>,
+    pub admin_token_hash: Option<[u8; 32]>,
+    pub events: broadcast::Sender<Event>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Cloneable handle on [`Shared`].
+pub(crate) type AppState = Arc<Shared>;
+
+impl Shared {
+    /// Run a blocking store call off the async executor.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|_| ApiError::internal("storage task failed"))?
+            .map_err(ApiError::from)
+    }
+
+    /// Publish an event to WebSocket subscribers (dropped if nobody listens).
+    pub fn publish(&self, recipients: Vec<String>, payload: serde_json::Value, close: bool) {
+        let _ = self.events.send(Event {
+            recipients: Arc::new(recipients),
+            payload: Arc::from(payload.to_string()),
+            close,
+        });
+    }
+}
+
+/// Build the router over the shared state.
+pub(crate) fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/ca", get(auth::ca_root))
+        .route("/v1/enroll", post(auth::enroll))
+        .route("/v1/me", get(auth::me))
+        .route("/v1/clients/{user}/{device}/status", get(auth::status))
+        .route("/v1/admin/invites", post(auth::create_invites))
+        .route(
+            "/v1/admin/clients/{user}/{device}/revoke",
+            post(auth::revoke),
+        )
+        .route(
+            "/v1/key-packages",
+            post(key_packages::upload).get(key_packages::counts),
+        )
+        .route("/v1/key-packages/claim", post(key_packages::claim))
+        .route("/v1/groups", post(groups::create))
+        .route("/v1/groups/{group_id}", get(groups::info))
+        .route("/v1/groups/{group_id}/policy", put(groups::set_policy))
+        .route(
+            "/v1/groups/{group_id}/messages",
+            post(groups::post_message).get(groups::fetch_messages),
+        )
+        .route(
+            "/v1/groups/{group_id}/group-info",
+            get(groups::get_group_info).put(groups::put_group_info),
+        )
+        .route("/v1/welcomes", get(groups::welcomes))
+        .route("/v1/welcomes/ack", post(groups::ack_welcomes))
+        .route("/v1/subscribe", get(ws::subscribe))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(log_request))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| ApiError::internal("internal error").into_response(),
+        ))
+        .with_state(state)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+/// Log method, path and status; never headers or bodies (they carry tokens and secrets).
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let start = std::time::Instant::now();
+    let response = next.run(req).await;
+    let status = response.status();
+    let ms = start.elapsed().as_millis();
+    if status.is_server_error() {
+        tracing::error!(%method, %path, status = status.as_u16(), ms, "request failed");
+    } else {
+        tracing::info!(%method, %path, status = status.as_u16(), ms, "request");
+    }
+    response
+}
+
+/// A JSON error response: `{"error": code, "message": text, ...}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    /// Stable machine-readable code.
+    error: &'static str,
+    /// Human-readable explanation.
+    message: String,
+    /// The group's epoch, on ordering conflicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_epoch: Option<u64>,
+    /// The sequence number already holding a replayed message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            error,
+            message: message.into(),
+            current_epoch: None,
+            seq: None,
+        }
+    }
+
+    /// 400 Bad Request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 401 Unauthorized.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 Forbidden.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404 Not Found.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 500, with a generic message (details go to the log only).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, axum::Json(&self)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ApiError::not_found(format!("{m} not found")),
+            StoreError::Conflict {
+                reason,
+                current_epoch,
+                seq,
+            } => ApiError {
+                status: StatusCode::CONFLICT,
+                error: if seq.is_some() {
+                    "duplicate"
+                } else {
+                    "conflict"
+                },
+                message: reason,
+                current_epoch,
+                seq,
+            },
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            StoreError::Invalid(m) => ApiError::bad_request(m),
+            StoreError::Backend(m) => {
+                tracing::error!(error = %m, "storage error");
+                ApiError::internal("storage error")
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "bad_request",
+        };
+        let status = if status.is_client_error() {
+            status
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+/// `axum::Json` with JSON errors.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path` with JSON errors.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub(crate) struct Path<T>(pub T);
+
+/// `axum::extract::Query` with JSON errors.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct Query<T>(pub T);
+
+/// Binary values in JSON are base64url without padding; standard base64 is also accepted.
+pub(crate) fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decode base64 in either alphabet, padded or not.
+pub(crate) fn unb64(what: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    URL_SAFE_NO_PAD
+        .decode(text)
+        .or_else(|_| STANDARD.decode(text))
+        .or_else(|_| URL_SAFE.decode(text))
+        .or_else(|_| STANDARD_NO_PAD.decode(text))
+        .map_err(|_| ApiError::bad_request(format!("{what} is not valid base64")))
+}
+
+/// SHA-256 of a token or message.
+pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Check a client id: `user/device`, user `[A-Za-z0-9._@+-]{1,128}`, device
+/// `[A-Za-z0-9._-]{1,64}`.
+pub(crate) fn check_client_id(id: &str) -> Result<(), ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "invalid client id {:?}: expected user/device",
+            id.chars().take(80).collect::<String>()
+        ))
+    };
+    let (user, device) = id.split_once('/').ok_or_else(bad)?;
+    let user_ok = (1..=128).contains(&user.len())
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_@+".contains(&b));
+    let device_ok = (1..=64).contains(&device.len())
+        && device
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b));
+    if user_ok && device_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer token"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))
+}
+
+/// An authenticated, unrevoked client.
+#[derive(Debug, Clone)]
+pub(crate) struct Authed(pub crate::store::ClientRecord);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let hash = sha256(bearer(parts)?.as_bytes());
+        let client = state
+            .db(move |s| s.client_by_token(&hash))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown bearer token"))?;
+        if client.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("this client has been revoked"));
+        }
+        Ok(Authed(client))
+    }
+}
+
+/// The operator, authenticated by the configured admin token.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = state.admin_token_hash else {
+            return Err(ApiError::forbidden(
+                "admin API disabled: start the server with --admin-token",
+            ));
+        };
+        let hash = sha256(bearer(parts)?.as_bytes());
+        if bool::from(subtle::ConstantTimeEq::ct_eq(&hash[..], &expected[..])) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::forbidden("wrong admin token"))
+        }
+    }
+}
+
+/// Either an authenticated client or the operator.
+#[derive(Debug, Clone)]
+pub(crate) enum ClientOrAdmin {
+    /// An active client.
+    Client,
+    /// The operator.
+    Admin,
+}
+
+impl FromRequestParts<AppState> for ClientOrAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(expected) = state.admin_token_hash {
+            let hash = sha256(bearer(parts)?.as_bytes());
+            if bool::from(subtle::ConstantTimeEq::ct_eq(&hash[..], &expected[..])) {
+                return Ok(ClientOrAdmin::Admin);
+            }
+        }
+        Authed::from_request_parts(parts, state)
+            .await
+            .map(|_| ClientOrAdmin::Client)
+    }
+}

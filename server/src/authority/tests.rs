@@ -1,0 +1,172 @@
+//! Unit tests of the CA and the credential validator.
+
+use super::*;
+use cohort::crypto::{CipherSuite, Suite};
+
+fn suite(id: u16) -> Suite {
+    Suite::new(CipherSuite(id)).expect("suite")
+}
+
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn enroll(ca: &CertificateAuthority, suite_id: u16, id: &str) -> (SignaturePrivateKey, Vec<u8>) {
+    let key = suite(suite_id).generate_signature_key_pair().expect("key");
+    let csr = certificate_request(&key, id).expect("csr");
+    let cert = ca.issue(&csr, id, 30).expect("issue");
+    assert_eq!(cert.signature_key, key.public_key());
+    assert_eq!(cert.identity, format!("mls:{id}"));
+    (key, cert.der)
+}
+
+#[test]
+fn issued_chain_validates_ed25519_and_p256() {
+    let (ca, _) = CertificateAuthority::generate("test root", 1).expect("ca");
+    for suite_id in [1u16, 2, 3] {
+        let (key, leaf) = enroll(&ca, suite_id, "alice@example.org/device-1");
+        let cred = x509_credential(&[leaf.clone(), ca.root_der().to_vec()]);
+        let id = validate_credential(&cred, ca.root_der(), now(), key.public_key()).expect("valid");
+        assert_eq!(id.identity, "mls:alice@example.org/device-1");
+        assert_eq!(id.client_id, "alice@example.org/device-1");
+        // The leaf alone is also accepted: the root is the trusted one given separately.
+        validate_chain(&[&leaf], ca.root_der(), now(), key.public_key()).expect("leaf only");
+    }
+}
+
+#[test]
+fn ca_reloads_from_material() {
+    let (ca, material) = CertificateAuthority::generate("test root", 1).expect("ca");
+    let again = CertificateAuthority::from_material(&material).expect("reload");
+    assert_eq!(ca.root_der(), again.root_der());
+    let (key, leaf) = enroll(&again, 1, "bob@example.org/phone");
+    validate_chain(
+        &[&leaf, ca.root_der()],
+        ca.root_der(),
+        now(),
+        key.public_key(),
+    )
+    .expect("issued by reloaded CA validates");
+}
+
+#[test]
+fn other_root_is_rejected() {
+    let (ca, _) = CertificateAuthority::generate("root A", 1).expect("ca");
+    let (other, _) = CertificateAuthority::generate("root B", 1).expect("ca");
+    let (key, leaf) = enroll(&ca, 1, "alice@example.org/d");
+    // Chain ends in A's root, but we trust B.
+    assert_eq!(
+        validate_chain(
+            &[&leaf, ca.root_der()],
+            other.root_der(),
+            now(),
+            key.public_key()
+        ),
+        Err(CredentialError::UntrustedRoot)
+    );
+    // A leaf signed by B presented with B's root, while trusting A.
+    let (key_b, leaf_b) = enroll(&other, 1, "alice@example.org/d");
+    assert!(validate_chain(&[&leaf_b], ca.root_der(), now(), key_b.public_key()).is_err());
+}
+
+#[test]
+fn same_name_other_key_root_fails_signature() {
+    let (ca, _) = CertificateAuthority::generate("same name", 1).expect("ca");
+    let (impostor, _) = CertificateAuthority::generate("same name", 1).expect("ca");
+    let (key, leaf) = enroll(&impostor, 1, "mallory@example.org/d");
+    assert_eq!(
+        validate_chain(&[&leaf], ca.root_der(), now(), key.public_key()),
+        Err(CredentialError::BadSignature)
+    );
+}
+
+#[test]
+fn expired_and_not_yet_valid_are_rejected() {
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let key = suite(1).generate_signature_key_pair().expect("key");
+    let csr = certificate_request(&key, "old@example.org/d").expect("csr");
+    let t = OffsetDateTime::now_utc();
+    let expired = ca
+        .issue_with_validity(
+            &csr,
+            "old@example.org/d",
+            t - Duration::days(10),
+            t - Duration::days(1),
+        )
+        .expect("issue");
+    assert_eq!(
+        validate_chain(&[&expired.der], ca.root_der(), now(), key.public_key()),
+        Err(CredentialError::Expired)
+    );
+    let future = ca
+        .issue_with_validity(
+            &csr,
+            "old@example.org/d",
+            t + Duration::days(1),
+            t + Duration::days(2),
+        )
+        .expect("issue");
+    assert_eq!(
+        validate_chain(&[&future.der], ca.root_der(), now(), key.public_key()),
+        Err(CredentialError::Expired)
+    );
+    // The same certificate is valid at a time inside its window.
+    let inside = (t - Duration::days(5)).unix_timestamp();
+    validate_chain(&[&expired.der], ca.root_der(), inside, key.public_key()).expect("inside");
+}
+
+#[test]
+fn key_mismatch_is_rejected() {
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let (_, leaf) = enroll(&ca, 1, "alice@example.org/d");
+    let other = suite(1).generate_signature_key_pair().expect("key");
+    assert_eq!(
+        validate_chain(&[&leaf], ca.root_der(), now(), other.public_key()),
+        Err(CredentialError::KeyMismatch)
+    );
+}
+
+#[test]
+fn non_x509_and_garbage_are_rejected() {
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    assert_eq!(
+        validate_credential(&Credential::basic("x"), ca.root_der(), now(), b"k"),
+        Err(CredentialError::NotX509)
+    );
+    assert!(matches!(
+        validate_chain(&[b"not der"], ca.root_der(), now(), b"k"),
+        Err(CredentialError::MalformedChain(_))
+    ));
+    assert!(matches!(
+        validate_chain(&[], ca.root_der(), now(), b"k"),
+        Err(CredentialError::MalformedChain(_))
+    ));
+    // The root itself is a CA certificate, not a client identity.
+    let root_key = {
+        let root = x509_parser::parse_x509_certificate(ca.root_der())
+            .expect("root")
+            .1;
+        root.public_key().subject_public_key.data.to_vec()
+    };
+    assert_eq!(
+        validate_chain(&[ca.root_der()], ca.root_der(), now(), &root_key),
+        Err(CredentialError::NoIdentity)
+    );
+}
+
+#[test]
+fn csr_with_bad_signature_is_refused() {
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let key = suite(1).generate_signature_key_pair().expect("key");
+    let mut csr = certificate_request(&key, "alice@example.org/d").expect("csr");
+    let last = csr.len() - 1;
+    csr[last] ^= 1; // inside the signature BIT STRING
+    assert!(matches!(
+        ca.issue(&csr, "alice@example.org/d", 1),
+        Err(AuthorityError::BadRequest(_))
+    ));
+    assert!(matches!(
+        ca.issue(b"garbage", "alice@example.org/d", 1),
+        Err(AuthorityError::BadRequest(_))
+    ));
+}

@@ -1,0 +1,309 @@
+//! Cohort's Delivery Service and Authentication Service (RFC 9750 §5, §6) in one process.
+//!
+//! - [`authority`]: a small X.509 CA issuing MLS credentials, and [`authority::validate_credential`]
+//!   for clients to check each other's credentials.
+//! - [`store`]: the [`store::Store`] trait and its SQLite implementation.
+//! - The HTTP/WebSocket API, started in-process with [`start`] or by the `cohort-server`
+//!   binary. `server/README.md` documents every route.
+//!
+//! The DS reads only the public header of MLS messages (group id, epoch, content type, and
+//! for PublicMessage commits the Add proposals and external-commit leaf); it never holds
+//! group keys.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod api;
+pub mod authority;
+mod inspect;
+pub mod store;
+
+use authority::CertificateAuthority;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{Retention, Store, StoreError};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+/// Who may enroll.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Enrollment {
+    /// Anyone (demos only: logged as a warning at start).
+    Open,
+    /// Whoever knows this secret, or holds an invite token.
+    Secret(String),
+    /// Only holders of single-use invite tokens.
+    InviteOnly,
+}
+
+impl std::fmt::Debug for Enrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Enrollment::Open => write!(f, "Open"),
+            Enrollment::Secret(_) => write!(f, "Secret(<redacted>)"),
+            Enrollment::InviteOnly => write!(f, "InviteOnly"),
+        }
+    }
+}
+
+/// Server configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Enrollment policy.
+    pub enrollment: Enrollment,
+    /// Bearer token of the operator for `/v1/admin/*`; `None` disables the admin API.
+    pub admin_token: Option<String>,
+    /// Largest request body in bytes (larger gets 413).
+    pub max_body_bytes: usize,
+    /// Validity of issued client certificates, in days.
+    pub cert_validity_days: i64,
+    /// Default lifetime of invite tokens, in seconds.
+    pub invite_ttl_secs: i64,
+    /// Log and inbox retention.
+    pub retention: Retention,
+    /// How often retention runs.
+    pub prune_interval: Duration,
+    /// Common name of the root certificate created at first start.
+    pub ca_name: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("enrollment", &self.enrollment)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("cert_validity_days", &self.cert_validity_days)
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            enrollment: Enrollment::InviteOnly,
+            admin_token: None,
+            max_body_bytes: 1024 * 1024,
+            cert_validity_days: 365,
+            invite_ttl_secs: 7 * 24 * 3600,
+            retention: Retention::default(),
+            prune_interval: Duration::from_secs(3600),
+            ca_name: "Cohort root CA".into(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// Opening or initialising storage failed.
+    Store(StoreError),
+    /// The CA could not be created or loaded.
+    Authority(authority::AuthorityError),
+    /// The listener's address could not be read.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Store(e) => write!(f, "{e}"),
+            StartError::Authority(e) => write!(f, "{e}"),
+            StartError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Asks a running server to stop; cloneable.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(Arc<watch::Sender<bool>>);
+
+impl ShutdownHandle {
+    /// Stop accepting requests, close subscriptions, and let in-flight requests finish.
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// A server running on the current Tokio runtime.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    root_der: Vec<u8>,
+    handle: ShutdownHandle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// DER of the AS root certificate (the trust anchor for [`authority::validate_credential`]).
+    pub fn root_certificate(&self) -> &[u8] {
+        &self.root_der
+    }
+
+    /// A handle that stops the server.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.handle.clone()
+    }
+
+    /// Wait until the server stops (after [`ShutdownHandle::shutdown`]).
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Stop the server and wait for it.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        self.handle.shutdown();
+        self.wait().await
+    }
+}
+
+/// Open (or create) the SQLite database at `db` and [`start`] on `listener`.
+pub async fn start_with_sqlite(
+    listener: TcpListener,
+    db: &Path,
+    config: Config,
+) -> Result<RunningServer, StartError> {
+    let path = db.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || store::sqlite::SqliteStore::open(&path))
+        .await
+        .map_err(|e| StartError::Io(std::io::Error::other(e)))?
+        .map_err(StartError::Store)?;
+    start(listener, Arc::new(store), config).await
+}
+
+/// Load or create the CA from the store.
+pub fn load_authority(
+    store: &dyn Store,
+    ca_name: &str,
+) -> Result<CertificateAuthority, StartError> {
+    let mut make = || {
+        CertificateAuthority::generate(ca_name, 10)
+            .map(|(_, m)| m)
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    };
+    let material = store.ca_material(&mut make).map_err(StartError::Store)?;
+    CertificateAuthority::from_material(&material).map_err(StartError::Authority)
+}
+
+fn hash_secret(s: &str) -> [u8; 32] {
+    api::sha256(s.as_bytes())
+}
+
+/// Serve the API on `listener` over `store`, in the background on the current runtime.
+///
+/// Returns once the CA is loaded and the listener is serving; the result carries the bound
+/// address and a [`ShutdownHandle`].
+pub async fn start(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+) -> Result<RunningServer, StartError> {
+    let addr = listener.local_addr().map_err(StartError::Io)?;
+    let ca_store = store.clone();
+    let ca_name = config.ca_name.clone();
+    let ca = tokio::task::spawn_blocking(move || load_authority(ca_store.as_ref(), &ca_name))
+        .await
+        .map_err(|e| StartError::Io(std::io::Error::other(e)))??;
+    let root_der = ca.root_der().to_vec();
+    if config.enrollment == Enrollment::Open {
+        tracing::warn!(
+            "OPEN ENROLLMENT: anyone who can reach this server can enroll any client id. \
+             Use only for demos."
+        );
+    }
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (events, _) = broadcast::channel(1024);
+    let shared = Arc::new(api::Shared {
+        store: store.clone(),
+        ca,
+        enrollment_secret_hash: match &config.enrollment {
+            Enrollment::Secret(s) => Some(hash_secret(s)),
+            _ => None,
+        },
+        admin_token_hash: config.admin_token.as_deref().map(hash_secret),
+        config: config.clone(),
+        events,
+        shutdown: shutdown_rx.clone(),
+    });
+    spawn_retention(
+        store,
+        config.retention,
+        config.prune_interval,
+        shutdown_rx.clone(),
+    );
+    let app = api::router(shared);
+    let mut stop = shutdown_rx;
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+    });
+    tracing::info!(%addr, "cohort-server listening");
+    Ok(RunningServer {
+        addr,
+        root_der,
+        handle: ShutdownHandle(Arc::new(shutdown_tx)),
+        task,
+    })
+}
+
+impl From<StartError> for std::io::Error {
+    fn from(e: StartError) -> Self {
+        std::io::Error::other(e.to_string())
+    }
+}
+
+fn spawn_retention(
+    store: Arc<dyn Store>,
+    retention: Retention,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    if retention == Retention::default() && every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            let s = store.clone();
+            let now = api::now();
+            match tokio::task::spawn_blocking(move || s.prune(&retention, now)).await {
+                Ok(Ok(r)) if r != store::PruneReport::default() => tracing::info!(
+                    messages = r.messages,
+                    welcomes = r.welcomes,
+                    expired = r.expired,
+                    "retention pruned"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+                Err(_) => tracing::error!("retention task panicked"),
+            }
+        }
+    });
+}

@@ -1,0 +1,229 @@
+//! `cohort-server`: run the Delivery and Authentication Service, or administer its database.
+#![forbid(unsafe_code)]
+
+use clap::{Args, Parser, Subcommand};
+use cohort_server::store::sqlite::SqliteStore;
+use cohort_server::store::{Retention, Store};
+use cohort_server::{Config, Enrollment};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "cohort-server",
+    about = "Cohort MLS Delivery Service and Authentication Service",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create single-use enrollment invite tokens (printed one per line).
+    Invite {
+        /// SQLite database path.
+        #[arg(long)]
+        db: PathBuf,
+        /// How many tokens.
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+        /// Validity in hours.
+        #[arg(long, default_value_t = 168)]
+        ttl_hours: i64,
+    },
+    /// Revoke a client: its token stops working and its status reads "revoked".
+    Revoke {
+        /// SQLite database path.
+        #[arg(long)]
+        db: PathBuf,
+        /// The client id (user/device).
+        client_id: String,
+    },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed first).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// SQLite database path (created if missing).
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Let anyone enroll (demos only).
+    #[arg(long, conflicts_with = "enrollment_secret")]
+    open: bool,
+    /// Shared enrollment secret (prefer the environment variable: command lines are visible).
+    #[arg(long, env = "COHORT_ENROLLMENT_SECRET", hide_env_values = true)]
+    enrollment_secret: Option<String>,
+    /// Operator token for /v1/admin/* (prefer the environment variable).
+    #[arg(long, env = "COHORT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Validity of issued certificates in days.
+    #[arg(long, default_value_t = 365)]
+    cert_days: i64,
+    /// Delete log entries and inbox Welcomes older than this many days.
+    #[arg(long)]
+    retention_days: Option<i64>,
+    /// Keep at most this many log entries per group.
+    #[arg(long)]
+    retention_keep: Option<u64>,
+    /// Seconds between retention runs.
+    #[arg(long, default_value_t = 3600)]
+    prune_interval_secs: u64,
+    /// How many epochs behind an application message may be.
+    #[arg(long, default_value_t = 1)]
+    grace_epochs: u64,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn random_token() -> Result<String, String> {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| "random number generator failed".to_string())?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+fn admin(command: Command) -> Result<(), String> {
+    match command {
+        Command::Invite {
+            db,
+            count,
+            ttl_hours,
+        } => {
+            let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+            let t = now();
+            let mut out = std::io::stdout().lock();
+            for _ in 0..count.clamp(1, 1000) {
+                let token = random_token()?;
+                store
+                    .add_invite(sha256(token.as_bytes()), t, t + ttl_hours.max(1) * 3600)
+                    .map_err(|e| e.to_string())?;
+                writeln!(out, "{token}").map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        }
+        Command::Revoke { db, client_id } => {
+            let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+            let at = store
+                .revoke_client(&client_id, now())
+                .map_err(|e| e.to_string())?;
+            println!("revoked {client_id} at {at}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let db = args
+        .db
+        .ok_or_else(|| "--db PATH is required to serve".to_string())?;
+    let enrollment = match (args.open, args.enrollment_secret) {
+        (true, _) => Enrollment::Open,
+        (false, Some(s)) if !s.is_empty() => Enrollment::Secret(s),
+        _ => Enrollment::InviteOnly,
+    };
+    let config = Config {
+        enrollment,
+        admin_token: args.admin_token.filter(|t| !t.is_empty()),
+        max_body_bytes: args.max_body_bytes,
+        cert_validity_days: args.cert_days.max(1),
+        retention: Retention {
+            max_age_secs: args.retention_days.map(|d| d.max(0) * 24 * 3600),
+            keep_last: args.retention_keep,
+        },
+        prune_interval: Duration::from_secs(args.prune_interval_secs.max(1)),
+        ..Config::default()
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let grace = args.grace_epochs;
+    let store = tokio::task::spawn_blocking(move || {
+        SqliteStore::open(&db).map(|s| s.with_grace_epochs(grace))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot open database: {e}"))?;
+    let server = cohort_server::start(listener, std::sync::Arc::new(store), config)
+        .await
+        .map_err(|e| e.to_string())?;
+    // First stdout line: the bound address, for scripts and tests using port 0.
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", server.local_addr()).map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    let handle = server.shutdown_handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.shutdown();
+    });
+    server.wait().await.map_err(|e| e.to_string())
+}
+
+/// Resolve on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(command) => admin(command),
+        None => match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(serve(cli.serve)),
+            Err(e) => Err(format!("cannot start runtime: {e}")),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cohort-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! Storage behind the server: one [`Store`] trait, SQLite ([`sqlite::SqliteStore`]) by default.
+//!
+//! Every method is one transaction. The Delivery Service's ordering rule (one commit per
+//! epoch, proposals for the current epoch, application messages with a grace epoch) is the
+//! pure function [`decide`], which every backend calls inside its transaction so that all
+//! engines enforce the same policy.
+
+pub mod sqlite;
+
+use crate::authority::CaMaterial;
+use std::fmt;
+
+/// An enrolled client as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// `user/device`, also the identity URI without `mls:`.
+    pub id: String,
+    /// The certified MLS signature key.
+    pub signature_key: Vec<u8>,
+    /// DER of the client's leaf certificate.
+    pub certificate: Vec<u8>,
+    /// Enrollment time (Unix seconds).
+    pub created_at: i64,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// A client to enroll.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// The client id.
+    pub id: String,
+    /// The certified MLS signature key.
+    pub signature_key: Vec<u8>,
+    /// DER of the issued certificate.
+    pub certificate: Vec<u8>,
+    /// SHA-256 of the bearer token.
+    pub token_hash: [u8; 32],
+    /// Enrollment time.
+    pub created_at: i64,
+    /// SHA-256 of an invite token to consume in the same transaction.
+    pub invite_hash: Option<[u8; 32]>,
+}
+
+/// A validated KeyPackage ready to store.
+#[derive(Debug, Clone)]
+pub struct StoredKeyPackage {
+    /// `KeyPackageRef` (unique).
+    pub kp_ref: Vec<u8>,
+    /// Its cipher suite.
+    pub cipher_suite: u16,
+    /// The encoded `MLSMessage` carrying it.
+    pub data: Vec<u8>,
+    /// Whether it carries the `last_resort` extension.
+    pub last_resort: bool,
+    /// End of its lifetime (Unix seconds).
+    pub not_after: u64,
+}
+
+/// How many KeyPackages a client has left for one cipher suite.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyPackageCount {
+    /// The cipher suite.
+    pub cipher_suite: u16,
+    /// Ordinary (single-use) packages left.
+    pub available: u64,
+    /// Whether a last-resort package is stored.
+    pub last_resort: bool,
+}
+
+/// The result of claiming a KeyPackage for one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The target client.
+    pub client_id: String,
+    /// The encoded MLSMessage and whether it was the last-resort package; `None` if none.
+    pub key_package: Option<(Vec<u8>, bool)>,
+}
+
+/// A group as the DS sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    /// The MLS group id.
+    pub group_id: Vec<u8>,
+    /// The current epoch (the epoch of the last accepted commit plus one).
+    pub epoch: u64,
+    /// Who created it.
+    pub creator: String,
+    /// Whether non-members may fetch the GroupInfo and join by external commit.
+    pub allow_external_join: bool,
+    /// Sequence number of the last message (0 if none).
+    pub last_seq: u64,
+    /// Current members (client ids), sorted.
+    pub members: Vec<String>,
+}
+
+/// A group to create.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    /// The MLS group id.
+    pub group_id: Vec<u8>,
+    /// The creator, first member.
+    pub creator: String,
+    /// External join policy.
+    pub allow_external_join: bool,
+    /// Optional GroupInfo for epoch 0.
+    pub group_info: Option<Vec<u8>>,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// What a commit changes besides the log.
+#[derive(Debug, Clone, Default)]
+pub struct CommitEffects {
+    /// Encoded Welcome MLSMessage, stored for `welcome_recipients` if the commit wins.
+    pub welcome: Option<Vec<u8>>,
+    /// Who gets the Welcome.
+    pub welcome_recipients: Vec<String>,
+    /// Encoded GroupInfo MLSMessage for the new epoch.
+    pub group_info: Option<Vec<u8>>,
+    /// Clients added by the commit.
+    pub added: Vec<String>,
+    /// Clients removed by the commit.
+    pub removed: Vec<String>,
+    /// An external commit (sender `new_member_commit`): the poster joins.
+    pub external: bool,
+}
+
+/// The kind of a posted handshake or application message.
+#[derive(Debug, Clone)]
+pub enum PostKind {
+    /// A commit and its side effects.
+    Commit(Box<CommitEffects>),
+    /// A proposal.
+    Proposal,
+    /// Application data.
+    Application,
+}
+
+/// A message to append to a group's log.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Target group (equal to the message header's group id).
+    pub group_id: Vec<u8>,
+    /// The authenticated poster.
+    pub sender: String,
+    /// The header epoch.
+    pub epoch: u64,
+    /// The header content type (1 application, 2 proposal, 3 commit).
+    pub content_type: u8,
+    /// The wire format (1 public, 2 private).
+    pub wire_format: u16,
+    /// The encoded MLSMessage.
+    pub data: Vec<u8>,
+    /// SHA-256 of `data`, for replay detection.
+    pub hash: [u8; 32],
+    /// What kind of message, with commit effects.
+    pub kind: PostKind,
+    /// Arrival time.
+    pub now: i64,
+}
+
+/// An accepted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Its sequence number in the group log.
+    pub seq: u64,
+    /// The group's epoch after it.
+    pub epoch: u64,
+    /// Who should be notified: members before and after it.
+    pub notify: Vec<String>,
+    /// Inbox entries created for Welcome recipients: (client id, inbox id).
+    pub welcomed: Vec<(String, u64)>,
+}
+
+/// A message in a group log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Sequence number.
+    pub seq: u64,
+    /// Header epoch.
+    pub epoch: u64,
+    /// Header content type.
+    pub content_type: u8,
+    /// Wire format.
+    pub wire_format: u16,
+    /// The posting client.
+    pub sender: String,
+    /// The encoded MLSMessage.
+    pub data: Vec<u8>,
+    /// Arrival time.
+    pub created_at: i64,
+}
+
+/// A Welcome waiting in a client's inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    /// Inbox cursor.
+    pub id: u64,
+    /// The group the Welcome is for.
+    pub group_id: Vec<u8>,
+    /// The group's epoch the Welcome starts at.
+    pub epoch: u64,
+    /// The encoded Welcome MLSMessage.
+    pub data: Vec<u8>,
+    /// Arrival time.
+    pub created_at: i64,
+}
+
+/// Retention policy for logs and inboxes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Delete log entries and inbox Welcomes older than this many seconds.
+    pub max_age_secs: Option<i64>,
+    /// Keep at most this many log entries per group (the newest).
+    pub keep_last: Option<u64>,
+}
+
+/// What a prune deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Log entries deleted.
+    pub messages: u64,
+    /// Inbox Welcomes deleted.
+    pub welcomes: u64,
+    /// Expired KeyPackages and invites deleted.
+    pub expired: u64,
+}
+
+/// A store failure, mapped to an HTTP status by the API layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// Missing group, client, or other object.
+    NotFound(String),
+    /// Ordering or uniqueness conflict; carries the group's epoch and, for a replay, the
+    /// sequence number already holding the same bytes.
+    Conflict {
+        /// What conflicted.
+        reason: String,
+        /// The group's current epoch, when the conflict is about a group.
+        current_epoch: Option<u64>,
+        /// The existing sequence number of a replayed message.
+        seq: Option<u64>,
+    },
+    /// The caller may not do this (not a member, external joins disabled).
+    Forbidden(String),
+    /// The request names something invalid (unknown client in `added`, used invite).
+    Invalid(String),
+    /// The backend failed.
+    Backend(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound(m) => write!(f, "not found: {m}"),
+            StoreError::Conflict { reason, .. } => write!(f, "conflict: {reason}"),
+            StoreError::Forbidden(m) => write!(f, "forbidden: {m}"),
+            StoreError::Invalid(m) => write!(f, "invalid: {m}"),
+            StoreError::Backend(m) => write!(f, "storage error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Persistent state of the AS and DS. Each method is atomic.
+pub trait Store: Send + Sync + 'static {
+    /// The CA material, creating it with `make` on first use (kept if another call races).
+    fn ca_material(
+        &self,
+        make: &mut dyn FnMut() -> StoreResult<CaMaterial>,
+    ) -> StoreResult<CaMaterial>;
+
+    /// Enroll a client, consuming its invite if any; `Conflict` if the id or key is taken.
+    fn create_client(&self, client: NewClient) -> StoreResult<()>;
+    /// A client by id.
+    fn client(&self, id: &str) -> StoreResult<Option<ClientRecord>>;
+    /// The client holding a bearer token (by SHA-256).
+    fn client_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ClientRecord>>;
+    /// The client whose certified key is `signature_key`.
+    fn client_by_signature_key(&self, signature_key: &[u8]) -> StoreResult<Option<ClientRecord>>;
+    /// Revoke a client; `NotFound` if unknown. Returns the revocation time.
+    fn revoke_client(&self, id: &str, now: i64) -> StoreResult<i64>;
+    /// Store an invite token hash valid until `expires_at`.
+    fn add_invite(&self, hash: [u8; 32], now: i64, expires_at: i64) -> StoreResult<()>;
+
+    /// Store a batch of validated KeyPackages for `client` (all or none).
+    fn add_key_packages(
+        &self,
+        client: &str,
+        kps: Vec<StoredKeyPackage>,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Unexpired KeyPackages left for `client`, per suite.
+    fn key_package_counts(&self, client: &str, now: i64) -> StoreResult<Vec<KeyPackageCount>>;
+    /// Claim one KeyPackage per target for `suite`: an ordinary one is deleted, the
+    /// last-resort one is handed out (and kept) only when no ordinary one is left.
+    fn claim_key_packages(
+        &self,
+        targets: &[String],
+        suite: u16,
+        now: i64,
+    ) -> StoreResult<Vec<Claimed>>;
+
+    /// Create a group with its creator as only member; `Conflict` if the id exists.
+    fn create_group(&self, group: NewGroup) -> StoreResult<GroupRecord>;
+    /// A group and its members.
+    fn group(&self, group_id: &[u8]) -> StoreResult<Option<GroupRecord>>;
+    /// Whether `client` is a member of the group.
+    fn is_member(&self, group_id: &[u8], client: &str) -> StoreResult<bool>;
+    /// Set the external-join policy (creator only).
+    fn set_policy(
+        &self,
+        group_id: &[u8],
+        caller: &str,
+        allow_external_join: bool,
+    ) -> StoreResult<()>;
+    /// Append a message under the ordering rule of [`decide`], with its commit effects.
+    fn append(&self, message: NewMessage) -> StoreResult<Appended>;
+    /// Up to `limit` log entries with `seq > after`, oldest first, and the oldest seq kept.
+    fn messages_after(
+        &self,
+        group_id: &[u8],
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<StoredMessage>, Option<u64>)>;
+    /// The latest GroupInfo and its epoch.
+    fn group_info(&self, group_id: &[u8]) -> StoreResult<Option<(u64, Vec<u8>)>>;
+    /// Replace the latest GroupInfo; its epoch must be the group's current epoch.
+    fn set_group_info(&self, group_id: &[u8], epoch: u64, data: Vec<u8>) -> StoreResult<()>;
+
+    /// Inbox Welcomes of `client` with `id > after`.
+    fn inbox(&self, client: &str, after: u64, limit: u32) -> StoreResult<Vec<InboxEntry>>;
+    /// Delete inbox Welcomes of `client` with `id <= upto`; returns how many.
+    fn ack_inbox(&self, client: &str, upto: u64) -> StoreResult<u64>;
+
+    /// Apply the retention policy and drop expired KeyPackages and invites.
+    fn prune(&self, retention: &Retention, now: i64) -> StoreResult<PruneReport>;
+}
+
+/// The ordering rule of the DS, decided from the group's state alone.
+///
+/// - Non-members may only post an external commit, and only if the group allows it.
+/// - A commit must be for the current epoch (the first one wins and moves the epoch on).
+/// - A proposal must be for the current epoch.
+/// - Application messages may be up to `grace` epochs behind, never ahead.
+///
+/// Every violation is a `Conflict` carrying the current epoch, except membership, which is
+/// `Forbidden`.
+pub fn decide(
+    epoch: u64,
+    allow_external_join: bool,
+    poster_is_member: bool,
+    message: &NewMessage,
+    grace: u64,
+) -> StoreResult<()> {
+    let external = matches!(&message.kind, PostKind::Commit(c) if c.external);
+    if !poster_is_member {
+        if !external {
+            return Err(StoreError::Forbidden("not a member of this group".into()));
+        }
+        if !allow_external_join {
+            return Err(StoreError::Forbidden(
+                "this group does not allow external joins".into(),
+            ));
+        }
+    }
+    let conflict = |reason: String| StoreError::Conflict {
+        reason,
+        current_epoch: Some(epoch),
+        seq: None,
+    };
+    match &message.kind {
+        PostKind::Commit(_) | PostKind::Proposal => {
+            let what = if matches!(message.kind, PostKind::Proposal) {
+                "proposal"
+            } else {
+                "commit"
+            };
+            if message.epoch < epoch {
+                Err(conflict(format!(
+                    "{what} for epoch {} but the group is at epoch {epoch}: another commit won",
+                    message.epoch
+                )))
+            } else if message.epoch > epoch {
+                Err(conflict(format!(
+                    "{what} for future epoch {} (group is at epoch {epoch})",
+                    message.epoch
+                )))
+            } else {
+                Ok(())
+            }
+        }
+        PostKind::Application => {
+            if message.epoch > epoch {
+                Err(conflict(format!(
+                    "application message for future epoch {} (group is at epoch {epoch})",
+                    message.epoch
+                )))
+            } else if epoch - message.epoch > grace {
+                Err(conflict(format!(
+                    "application message for epoch {} is too old (group is at epoch {epoch})",
+                    message.epoch
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}

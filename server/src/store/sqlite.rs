@@ -1,0 +1,867 @@
+//! The SQLite [`Store`]: one connection in WAL mode with `synchronous=FULL`, so that a
+//! transaction is on disk before the request that made it is acknowledged.
+
+use super::{
+    decide, Appended, Claimed, ClientRecord, GroupRecord, InboxEntry, KeyPackageCount, NewClient,
+    NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError, StoreResult,
+    StoredKeyPackage, StoredMessage,
+};
+use crate::authority::CaMaterial;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS clients (
+    id TEXT PRIMARY KEY,
+    signature_key BLOB NOT NULL UNIQUE,
+    certificate BLOB NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS invites (
+    hash BLOB PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS key_packages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL,
+    cipher_suite INTEGER NOT NULL,
+    kp_ref BLOB NOT NULL UNIQUE,
+    data BLOB NOT NULL,
+    last_resort INTEGER NOT NULL,
+    not_after INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS key_packages_by_client
+    ON key_packages (client_id, cipher_suite, last_resort, id);
+CREATE TABLE IF NOT EXISTS groups (
+    group_id BLOB PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    creator TEXT NOT NULL,
+    allow_external_join INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    group_info BLOB,
+    group_info_epoch INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    group_id BLOB NOT NULL,
+    client_id TEXT NOT NULL,
+    PRIMARY KEY (group_id, client_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_client ON members (client_id);
+CREATE TABLE IF NOT EXISTS messages (
+    group_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    content_type INTEGER NOT NULL,
+    wire_format INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    hash BLOB NOT NULL,
+    data BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_hash ON messages (group_id, hash);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (created_at);
+CREATE TABLE IF NOT EXISTS welcomes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL,
+    group_id BLOB NOT NULL,
+    epoch INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS welcomes_by_client ON welcomes (client_id, id);
+"#;
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Whether an error is a UNIQUE or PRIMARY KEY violation.
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The default store: SQLite through `rusqlite` (bundled), WAL journal.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    grace: u64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path).map_err(backend)?;
+        Self::init(conn, true)
+    }
+
+    /// A private in-memory database (for tests and in-process demos).
+    pub fn open_in_memory() -> StoreResult<Self> {
+        let conn = Connection::open_in_memory().map_err(backend)?;
+        Self::init(conn, false)
+    }
+
+    fn init(conn: Connection, wal: bool) -> StoreResult<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(backend)?;
+        if wal {
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(backend)?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            grace: 1,
+        })
+    }
+
+    /// Set how many epochs behind an application message may be (default 1).
+    pub fn with_grace_epochs(mut self, grace: u64) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-applied transaction (it rolls
+        // back on drop), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
+    Ok(ClientRecord {
+        id: row.get(0)?,
+        signature_key: row.get(1)?,
+        certificate: row.get(2)?,
+        created_at: row.get(3)?,
+        revoked_at: row.get(4)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "id, signature_key, certificate, created_at, revoked_at";
+
+fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRecord>> {
+    let row = conn
+        .query_row(
+            "SELECT epoch, creator, allow_external_join, last_seq FROM groups WHERE group_id = ?1",
+            params![group_id],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(backend)?;
+    let Some((epoch, creator, allow_external_join, last_seq)) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached("SELECT client_id FROM members WHERE group_id = ?1 ORDER BY client_id")
+        .map_err(backend)?;
+    let members = stmt
+        .query_map(params![group_id], |r| r.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    Ok(Some(GroupRecord {
+        group_id: group_id.to_vec(),
+        epoch: to_u64(epoch),
+        creator,
+        allow_external_join,
+        last_seq: to_u64(last_seq),
+        members,
+    }))
+}
+
+fn member(conn: &Connection, group_id: &[u8], client: &str) -> StoreResult<bool> {
+    conn.query_row(
+        "SELECT 1 FROM members WHERE group_id = ?1 AND client_id = ?2",
+        params![group_id, client],
+        |_| Ok(()),
+    )
+    .optional()
+    .map(|o| o.is_some())
+    .map_err(backend)
+}
+
+impl Store for SqliteStore {
+    fn ca_material(
+        &self,
+        make: &mut dyn FnMut() -> StoreResult<CaMaterial>,
+    ) -> StoreResult<CaMaterial> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let get = |key: &str| {
+            tx.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get::<_, Vec<u8>>(0)
+            })
+            .optional()
+            .map_err(backend)
+        };
+        if let (Some(key_pkcs8), Some(root_der)) = (get("ca_key")?, get("ca_root")?) {
+            return Ok(CaMaterial {
+                key_pkcs8,
+                root_der,
+            });
+        }
+        let material = make()?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('ca_key', ?1), ('ca_root', ?2)",
+            params![material.key_pkcs8, material.root_der],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(material)
+    }
+
+    fn create_client(&self, client: NewClient) -> StoreResult<()> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        if let Some(hash) = client.invite_hash {
+            let n = tx
+                .execute(
+                    "DELETE FROM invites WHERE hash = ?1 AND expires_at >= ?2",
+                    params![hash.as_slice(), client.created_at],
+                )
+                .map_err(backend)?;
+            if n != 1 {
+                return Err(StoreError::Invalid(
+                    "invite token is unknown, used or expired".into(),
+                ));
+            }
+        }
+        let r = tx.execute(
+            "INSERT INTO clients (id, signature_key, certificate, token_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                client.id,
+                client.signature_key,
+                client.certificate,
+                client.token_hash.as_slice(),
+                client.created_at
+            ],
+        );
+        match r {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict {
+                    reason: "client id or signature key already enrolled".into(),
+                    current_epoch: None,
+                    seq: None,
+                })
+            }
+            Err(e) => return Err(backend(e)),
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn client(&self, id: &str) -> StoreResult<Option<ClientRecord>> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?1"),
+            params![id],
+            client_from_row,
+        )
+        .optional()
+        .map_err(backend)
+    }
+
+    fn client_by_token(&self, token_hash: &[u8; 32]) -> StoreResult<Option<ClientRecord>> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE token_hash = ?1"),
+            params![token_hash.as_slice()],
+            client_from_row,
+        )
+        .optional()
+        .map_err(backend)
+    }
+
+    fn client_by_signature_key(&self, signature_key: &[u8]) -> StoreResult<Option<ClientRecord>> {
+        let conn = self.lock();
+        conn.query_row(
+            &format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE signature_key = ?1"),
+            params![signature_key],
+            client_from_row,
+        )
+        .optional()
+        .map_err(backend)
+    }
+
+    fn revoke_client(&self, id: &str, now: i64) -> StoreResult<i64> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
+            .execute(
+                "UPDATE clients SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+                params![id, now],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("client {id}")));
+        }
+        // A revoked client's KeyPackages must not be handed out any more.
+        tx.execute("DELETE FROM key_packages WHERE client_id = ?1", params![id])
+            .map_err(backend)?;
+        let at = tx
+            .query_row(
+                "SELECT revoked_at FROM clients WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(at)
+    }
+
+    fn add_invite(&self, hash: [u8; 32], now: i64, expires_at: i64) -> StoreResult<()> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO invites (hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
+            params![hash.as_slice(), now, expires_at],
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn add_key_packages(
+        &self,
+        client: &str,
+        kps: Vec<StoredKeyPackage>,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        for kp in kps {
+            if kp.last_resort {
+                // One last-resort package per suite: a new one replaces the old.
+                tx.execute(
+                    "DELETE FROM key_packages
+                     WHERE client_id = ?1 AND cipher_suite = ?2 AND last_resort = 1",
+                    params![client, kp.cipher_suite],
+                )
+                .map_err(backend)?;
+            }
+            let r = tx.execute(
+                "INSERT INTO key_packages
+                 (client_id, cipher_suite, kp_ref, data, last_resort, not_after, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    client,
+                    kp.cipher_suite,
+                    kp.kp_ref,
+                    kp.data,
+                    kp.last_resort,
+                    to_i64(kp.not_after),
+                    now
+                ],
+            );
+            match r {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(StoreError::Conflict {
+                        reason: "KeyPackage already uploaded".into(),
+                        current_epoch: None,
+                        seq: None,
+                    })
+                }
+                Err(e) => return Err(backend(e)),
+            }
+        }
+        tx.commit().map_err(backend)
+    }
+
+    fn key_package_counts(&self, client: &str, now: i64) -> StoreResult<Vec<KeyPackageCount>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT cipher_suite,
+                        SUM(CASE WHEN last_resort = 0 THEN 1 ELSE 0 END),
+                        MAX(last_resort)
+                 FROM key_packages WHERE client_id = ?1 AND not_after >= ?2
+                 GROUP BY cipher_suite ORDER BY cipher_suite",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![client, now], |r| {
+                Ok(KeyPackageCount {
+                    cipher_suite: r.get(0)?,
+                    available: to_u64(r.get(1)?),
+                    last_resort: r.get(2)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn claim_key_packages(
+        &self,
+        targets: &[String],
+        suite: u16,
+        now: i64,
+    ) -> StoreResult<Vec<Claimed>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let mut out = Vec::with_capacity(targets.len());
+        for target in targets {
+            let ordinary = tx
+                .query_row(
+                    "SELECT id, data FROM key_packages
+                     WHERE client_id = ?1 AND cipher_suite = ?2 AND last_resort = 0
+                       AND not_after >= ?3
+                     ORDER BY id LIMIT 1",
+                    params![target, suite, now],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            let key_package = if let Some((id, data)) = ordinary {
+                tx.execute("DELETE FROM key_packages WHERE id = ?1", params![id])
+                    .map_err(backend)?;
+                Some((data, false))
+            } else {
+                tx.query_row(
+                    "SELECT data FROM key_packages
+                     WHERE client_id = ?1 AND cipher_suite = ?2 AND last_resort = 1
+                       AND not_after >= ?3
+                     ORDER BY id DESC LIMIT 1",
+                    params![target, suite, now],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .map(|d| (d, true))
+            };
+            out.push(Claimed {
+                client_id: target.clone(),
+                key_package,
+            });
+        }
+        tx.commit().map_err(backend)?;
+        Ok(out)
+    }
+
+    fn create_group(&self, group: NewGroup) -> StoreResult<GroupRecord> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let r = tx.execute(
+            "INSERT INTO groups (group_id, epoch, creator, allow_external_join, last_seq,
+                                 group_info, group_info_epoch, created_at)
+             VALUES (?1, 0, ?2, ?3, 0, ?4, CASE WHEN ?4 IS NULL THEN NULL ELSE 0 END, ?5)",
+            params![
+                group.group_id,
+                group.creator,
+                group.allow_external_join,
+                group.group_info,
+                group.created_at
+            ],
+        );
+        match r {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict {
+                    reason: "group already exists".into(),
+                    current_epoch: None,
+                    seq: None,
+                })
+            }
+            Err(e) => return Err(backend(e)),
+        }
+        tx.execute(
+            "INSERT INTO members (group_id, client_id) VALUES (?1, ?2)",
+            params![group.group_id, group.creator],
+        )
+        .map_err(backend)?;
+        let record = load_group(&tx, &group.group_id)?
+            .ok_or_else(|| StoreError::Backend("group vanished".into()))?;
+        tx.commit().map_err(backend)?;
+        Ok(record)
+    }
+
+    fn group(&self, group_id: &[u8]) -> StoreResult<Option<GroupRecord>> {
+        let conn = self.lock();
+        load_group(&conn, group_id)
+    }
+
+    fn is_member(&self, group_id: &[u8], client: &str) -> StoreResult<bool> {
+        let conn = self.lock();
+        member(&conn, group_id, client)
+    }
+
+    fn set_policy(
+        &self,
+        group_id: &[u8],
+        caller: &str,
+        allow_external_join: bool,
+    ) -> StoreResult<()> {
+        let conn = self.lock();
+        let creator = conn
+            .query_row(
+                "SELECT creator FROM groups WHERE group_id = ?1",
+                params![group_id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound("group".into()))?;
+        if creator != caller {
+            return Err(StoreError::Forbidden(
+                "only the group's creator may change its policy".into(),
+            ));
+        }
+        conn.execute(
+            "UPDATE groups SET allow_external_join = ?2 WHERE group_id = ?1",
+            params![group_id, allow_external_join],
+        )
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    fn append(&self, message: NewMessage) -> StoreResult<Appended> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let group = load_group(&tx, &message.group_id)?
+            .ok_or_else(|| StoreError::NotFound("group".into()))?;
+        let is_member = group.members.binary_search(&message.sender).is_ok();
+        if !is_member && !matches!(&message.kind, PostKind::Commit(c) if c.external) {
+            return Err(StoreError::Forbidden("not a member of this group".into()));
+        }
+        // Replays first, so that a retry of an accepted post learns its sequence number.
+        let existing = tx
+            .query_row(
+                "SELECT seq FROM messages WHERE group_id = ?1 AND hash = ?2",
+                params![message.group_id, message.hash.as_slice()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        if let Some(seq) = existing {
+            return Err(StoreError::Conflict {
+                reason: "duplicate message: these bytes were already accepted".into(),
+                current_epoch: Some(group.epoch),
+                seq: Some(to_u64(seq)),
+            });
+        }
+        decide(
+            group.epoch,
+            group.allow_external_join,
+            is_member,
+            &message,
+            self.grace,
+        )?;
+        let seq = group.last_seq + 1;
+        let mut epoch = group.epoch;
+        let mut notify = group.members.clone();
+        let mut welcomed = Vec::new();
+        tx.execute(
+            "INSERT INTO messages (group_id, seq, epoch, content_type, wire_format, sender,
+                                   hash, data, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                message.group_id,
+                to_i64(seq),
+                to_i64(message.epoch),
+                message.content_type,
+                message.wire_format,
+                message.sender,
+                message.hash.as_slice(),
+                message.data,
+                message.now
+            ],
+        )
+        .map_err(backend)?;
+        if let PostKind::Commit(effects) = &message.kind {
+            epoch = group.epoch + 1;
+            let mut joining: Vec<&String> = effects.added.iter().collect();
+            if effects.external {
+                joining.push(&message.sender);
+            }
+            for client in &joining {
+                let status = tx
+                    .query_row(
+                        "SELECT revoked_at FROM clients WHERE id = ?1",
+                        params![client],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )
+                    .optional()
+                    .map_err(backend)?;
+                match status {
+                    None => {
+                        return Err(StoreError::Invalid(format!(
+                            "added client {client} is not enrolled"
+                        )))
+                    }
+                    Some(Some(_)) => {
+                        return Err(StoreError::Invalid(format!(
+                            "added client {client} is revoked"
+                        )))
+                    }
+                    Some(None) => {}
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO members (group_id, client_id) VALUES (?1, ?2)",
+                    params![message.group_id, client],
+                )
+                .map_err(backend)?;
+                notify.push((*client).clone());
+            }
+            for client in &effects.removed {
+                tx.execute(
+                    "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
+                    params![message.group_id, client],
+                )
+                .map_err(backend)?;
+            }
+            if let Some(info) = &effects.group_info {
+                tx.execute(
+                    "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
+                    params![message.group_id, info, to_i64(epoch)],
+                )
+                .map_err(backend)?;
+            }
+            if let Some(welcome) = &effects.welcome {
+                for recipient in &effects.welcome_recipients {
+                    tx.execute(
+                        "INSERT INTO welcomes (client_id, group_id, epoch, data, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![
+                            recipient,
+                            message.group_id,
+                            to_i64(epoch),
+                            welcome,
+                            message.now
+                        ],
+                    )
+                    .map_err(backend)?;
+                    welcomed.push((recipient.clone(), to_u64(tx.last_insert_rowid())));
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE groups SET epoch = ?2, last_seq = ?3 WHERE group_id = ?1",
+            params![message.group_id, to_i64(epoch), to_i64(seq)],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        notify.sort();
+        notify.dedup();
+        Ok(Appended {
+            seq,
+            epoch,
+            notify,
+            welcomed,
+        })
+    }
+
+    fn messages_after(
+        &self,
+        group_id: &[u8],
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<StoredMessage>, Option<u64>)> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, epoch, content_type, wire_format, sender, data, created_at
+                 FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![group_id, to_i64(after), limit], |r| {
+                Ok(StoredMessage {
+                    seq: to_u64(r.get(0)?),
+                    epoch: to_u64(r.get(1)?),
+                    content_type: r.get(2)?,
+                    wire_format: r.get(3)?,
+                    sender: r.get(4)?,
+                    data: r.get(5)?,
+                    created_at: r.get(6)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let first = conn
+            .query_row(
+                "SELECT MIN(seq) FROM messages WHERE group_id = ?1",
+                params![group_id],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map_err(backend)?
+            .map(to_u64);
+        Ok((rows, first))
+    }
+
+    fn group_info(&self, group_id: &[u8]) -> StoreResult<Option<(u64, Vec<u8>)>> {
+        let conn = self.lock();
+        let row = conn
+            .query_row(
+                "SELECT group_info_epoch, group_info FROM groups WHERE group_id = ?1",
+                params![group_id],
+                |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<Vec<u8>>>(1)?)),
+            )
+            .optional()
+            .map_err(backend)?;
+        Ok(match row {
+            Some((Some(epoch), Some(data))) => Some((to_u64(epoch), data)),
+            _ => None,
+        })
+    }
+
+    fn set_group_info(&self, group_id: &[u8], epoch: u64, data: Vec<u8>) -> StoreResult<()> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let current = tx
+            .query_row(
+                "SELECT epoch FROM groups WHERE group_id = ?1",
+                params![group_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(backend)?
+            .ok_or_else(|| StoreError::NotFound("group".into()))?;
+        if to_u64(current) != epoch {
+            return Err(StoreError::Conflict {
+                reason: format!(
+                    "GroupInfo is for epoch {epoch} but the group is at epoch {current}"
+                ),
+                current_epoch: Some(to_u64(current)),
+                seq: None,
+            });
+        }
+        tx.execute(
+            "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
+            params![group_id, data, to_i64(epoch)],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)
+    }
+
+    fn inbox(&self, client: &str, after: u64, limit: u32) -> StoreResult<Vec<InboxEntry>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, group_id, epoch, data, created_at FROM welcomes
+                 WHERE client_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![client, to_i64(after), limit], |r| {
+                Ok(InboxEntry {
+                    id: to_u64(r.get(0)?),
+                    group_id: r.get(1)?,
+                    epoch: to_u64(r.get(2)?),
+                    data: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn ack_inbox(&self, client: &str, upto: u64) -> StoreResult<u64> {
+        let conn = self.lock();
+        let n = conn
+            .execute(
+                "DELETE FROM welcomes WHERE client_id = ?1 AND id <= ?2",
+                params![client, to_i64(upto)],
+            )
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    fn prune(&self, retention: &Retention, now: i64) -> StoreResult<PruneReport> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let mut report = PruneReport::default();
+        if let Some(age) = retention.max_age_secs {
+            let cutoff = now.saturating_sub(age);
+            report.messages += tx
+                .execute(
+                    "DELETE FROM messages WHERE created_at < ?1",
+                    params![cutoff],
+                )
+                .map_err(backend)? as u64;
+            report.welcomes += tx
+                .execute(
+                    "DELETE FROM welcomes WHERE created_at < ?1",
+                    params![cutoff],
+                )
+                .map_err(backend)? as u64;
+        }
+        if let Some(keep) = retention.keep_last {
+            report.messages += tx
+                .execute(
+                    "DELETE FROM messages WHERE seq <= (
+                        SELECT g.last_seq - ?1 FROM groups g WHERE g.group_id = messages.group_id)",
+                    params![to_i64(keep)],
+                )
+                .map_err(backend)? as u64;
+        }
+        report.expired += tx
+            .execute(
+                "DELETE FROM key_packages WHERE not_after < ?1",
+                params![now],
+            )
+            .map_err(backend)? as u64;
+        report.expired += tx
+            .execute("DELETE FROM invites WHERE expires_at < ?1", params![now])
+            .map_err(backend)? as u64;
+        tx.commit().map_err(backend)?;
+        Ok(report)
+    }
+}

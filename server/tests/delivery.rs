@@ -1,0 +1,493 @@
+//! Delivery Service: ordering, Welcomes, cursors, WebSocket push, external joins, bad input.
+
+mod common;
+
+use cohort::framing::ContentType;
+use common::*;
+use futures_util::StreamExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Alice creates a group and adds Bob with a PublicMessage commit (epoch 0 → 1).
+async fn group_of_two(srv: &Server, gid: &[u8]) -> (TestClient, TestClient, String) {
+    let alice = srv.enroll("alice@x/1").await;
+    let bob = srv.enroll("bob@x/1").await;
+    let g = srv.create_group(&alice, gid, false).await;
+    let commit = public_add_commit(gid, 0, vec![bob.key_package(false)]);
+    let (status, body) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &commit,
+            json!({
+                "added": ["bob@x/1"],
+                "welcome": b64(&welcome_msg()),
+                "welcome_recipients": ["bob@x/1"],
+                "group_info": b64(&group_info_msg(gid, 1)),
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["epoch"], 1);
+    (alice, bob, g)
+}
+
+async fn messages(srv: &Server, c: &TestClient, g: &str, after: u64) -> Vec<Value> {
+    let (status, body) = srv
+        .get(c, &format!("/v1/groups/{g}/messages?after={after}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["messages"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn first_commit_wins_and_only_its_welcome_is_delivered() {
+    let srv = Server::start(&["--open"]);
+    let gid = b"group-order";
+    let (alice, bob, g) = group_of_two(&srv, gid).await;
+    let carol = srv.enroll("carol@x/1").await;
+    let dave = srv.enroll("dave@x/1").await;
+    // Bob's welcome arrived with the first commit.
+    let (_, inbox) = srv.get(&bob, "/v1/welcomes").await;
+    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
+    assert_eq!(inbox["welcomes"][0]["epoch"], 1);
+
+    // Two commits for epoch 1: Alice adds Carol, Bob adds Dave.
+    let (status, body) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &commit_msg(gid, 1),
+            json!({ "added": ["carol@x/1"], "welcome": b64(&welcome_msg()),
+                    "welcome_recipients": ["carol@x/1"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["epoch"], 2);
+    let (status, body) = srv
+        .post_msg(
+            &bob,
+            &g,
+            &commit_msg(gid, 1),
+            json!({ "added": ["dave@x/1"], "welcome": b64(&welcome_msg()),
+                    "welcome_recipients": ["dave@x/1"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "conflict");
+    assert_eq!(body["current_epoch"], 2);
+    // Carol is welcomed and a member; Dave is neither.
+    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
+    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
+    let (_, inbox) = srv.get(&dave, "/v1/welcomes").await;
+    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 0);
+    let (status, _) = srv.get(&dave, &format!("/v1/groups/{g}/messages")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, info) = srv.get(&carol, &format!("/v1/groups/{g}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["epoch"], 2);
+    assert_eq!(
+        info["members"],
+        json!(["alice@x/1", "bob@x/1", "carol@x/1"])
+    );
+    // The log holds exactly the two winning commits.
+    let log = messages(&srv, &alice, &g, 0).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["epoch"], 0);
+    assert_eq!(log[1]["epoch"], 1);
+    assert_eq!(log[1]["sender"], "alice@x/1");
+    // Welcome ack removes it from the inbox.
+    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
+    let id = inbox["welcomes"][0]["id"].as_u64().unwrap();
+    let (status, body) = srv
+        .post(&carol, "/v1/welcomes/ack", json!({ "upto": id }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["deleted"], 1);
+    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
+    assert!(inbox["welcomes"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn cursor_fetch_is_ordered_and_epoch_rules_hold() {
+    let srv = Server::start(&["--open"]);
+    let gid = b"group-cursor";
+    let (alice, bob, g) = group_of_two(&srv, gid).await;
+    let mut sent = Vec::new();
+    for i in 0..10 {
+        let who = if i % 2 == 0 { &alice } else { &bob };
+        let msg = app_msg(gid, 1);
+        let (status, body) = srv.post_msg(who, &g, &msg, json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["seq"], 2 + i);
+        sent.push(b64(&msg));
+    }
+    let (status, _) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &private_msg(gid, 1, ContentType::Proposal),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let all = messages(&srv, &bob, &g, 1).await;
+    assert_eq!(all.len(), 11);
+    for (i, m) in all.iter().take(10).enumerate() {
+        assert_eq!(m["seq"], 2 + i as u64);
+        assert_eq!(m["message"], sent[i]);
+        assert_eq!(m["content_type"], "application");
+    }
+    assert_eq!(all[10]["content_type"], "proposal");
+    let tail = messages(&srv, &bob, &g, 9).await;
+    assert_eq!(tail.len(), 3);
+    assert_eq!(tail[0]["seq"], 10);
+    let (_, page) = srv
+        .get(&bob, &format!("/v1/groups/{g}/messages?after=0&limit=3"))
+        .await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(page["last_seq"], 12);
+
+    // Move to epoch 2; application messages one epoch behind are still fine, proposals and
+    // commits for a stale epoch are not, and neither is anything from the future.
+    let (status, _) = srv.post_msg(&bob, &g, &commit_msg(gid, 1), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = srv.post_msg(&alice, &g, &app_msg(gid, 1), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = srv
+        .post_msg(&alice, &g, &commit_msg(gid, 2), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (msg, what) in [
+        (app_msg(gid, 1), "application two epochs old"),
+        (private_msg(gid, 2, ContentType::Proposal), "stale proposal"),
+        (commit_msg(gid, 2), "stale commit"),
+        (app_msg(gid, 9), "future application"),
+        (commit_msg(gid, 9), "future commit"),
+    ] {
+        let (status, body) = srv.post_msg(&alice, &g, &msg, json!({})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{what}: {body}");
+        assert_eq!(body["current_epoch"], 3, "{what}");
+    }
+}
+
+#[tokio::test]
+async fn websocket_subscriber_receives_messages_and_welcomes() {
+    let srv = Server::start(&["--open"]);
+    let gid = b"group-ws";
+    let (alice, bob, g) = group_of_two(&srv, gid).await;
+    let carol = srv.enroll("carol@x/1").await;
+    let connect = |c: &TestClient| {
+        let url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
+        let mut req =
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
+                .unwrap();
+        req.headers_mut().insert(
+            "Authorization",
+            format!("Bearer {}", c.token).parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(req)
+    };
+    async fn next_json(
+        ws: &mut tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    ) -> Value {
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(10), ws.next())
+            .await
+            .expect("push within 10 s")
+            .expect("stream open")
+            .expect("frame");
+        serde_json::from_str(msg.to_text().expect("text")).expect("json")
+    }
+    let (mut bob_ws, _) = connect(&bob).await.expect("bob subscribes");
+    let (mut carol_ws, _) = connect(&carol).await.expect("carol subscribes");
+    assert_eq!(next_json(&mut bob_ws).await["type"], "ready");
+    assert_eq!(next_json(&mut carol_ws).await["type"], "ready");
+
+    let msg = app_msg(gid, 1);
+    let (status, body) = srv.post_msg(&alice, &g, &msg, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let push = next_json(&mut bob_ws).await;
+    assert_eq!(push["type"], "message");
+    assert_eq!(push["group_id"], g);
+    assert_eq!(push["seq"], body["seq"]);
+    assert_eq!(push["message"], b64(&msg));
+
+    // Carol, not a member, gets nothing of that, but does get her Welcome.
+    let (status, _) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &commit_msg(gid, 1),
+            json!({ "added": ["carol@x/1"], "welcome": b64(&welcome_msg()),
+                    "welcome_recipients": ["carol@x/1"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let first = next_json(&mut carol_ws).await;
+    let second = next_json(&mut carol_ws).await;
+    let kinds = [first["type"].clone(), second["type"].clone()];
+    assert!(kinds.contains(&json!("welcome")), "{first} {second}");
+    assert!(kinds.contains(&json!("message")), "{first} {second}");
+    let commit_push = next_json(&mut bob_ws).await;
+    assert_eq!(commit_push["content_type"], "commit");
+
+    // Subscribing needs a token.
+    let url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+}
+
+#[tokio::test]
+async fn external_join_follows_the_group_policy() {
+    let srv = Server::start(&["--open"]);
+    let alice = srv.enroll("alice@x/1").await;
+    let eve = srv.enroll("eve@x/1").await;
+    let gid = b"group-ext";
+    let g = srv.create_group(&alice, gid, false).await;
+    let (status, _) = srv
+        .call(
+            Method::PUT,
+            &format!("/v1/groups/{g}/group-info"),
+            Some(&alice.token),
+            Some(json!({ "group_info": b64(&group_info_msg(gid, 0)) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // Closed group: no GroupInfo, no external commit for outsiders.
+    let (status, _) = srv.get(&eve, &format!("/v1/groups/{g}/group-info")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let ext = external_commit(gid, 0, &eve.key_package(false));
+    let (status, body) = srv.post_msg(&eve, &g, &ext, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Only the creator may open it.
+    let (status, _) = srv
+        .call(
+            Method::PUT,
+            &format!("/v1/groups/{g}/policy"),
+            Some(&eve.token),
+            Some(json!({ "allow_external_join": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = srv
+        .call(
+            Method::PUT,
+            &format!("/v1/groups/{g}/policy"),
+            Some(&alice.token),
+            Some(json!({ "allow_external_join": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = srv.get(&eve, &format!("/v1/groups/{g}/group-info")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["epoch"], 0);
+    // An external commit whose leaf is someone else's key is refused.
+    let mallory = srv.enroll("mallory@x/1").await;
+    let forged = external_commit(gid, 0, &eve.key_package(false));
+    let (status, _) = srv.post_msg(&mallory, &g, &forged, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = srv
+        .post_msg(
+            &eve,
+            &g,
+            &ext,
+            json!({ "group_info": b64(&group_info_msg(gid, 1)) }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, info) = srv.get(&eve, &format!("/v1/groups/{g}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["members"], json!(["alice@x/1", "eve@x/1"]));
+    let (_, gi) = srv
+        .get(&mallory, &format!("/v1/groups/{g}/group-info"))
+        .await;
+    assert_eq!(gi["epoch"], 1);
+}
+
+#[tokio::test]
+async fn membership_claims_of_public_commits_are_checked() {
+    let srv = Server::start(&["--open"]);
+    let alice = srv.enroll("alice@x/1").await;
+    let bob = srv.enroll("bob@x/1").await;
+    let carol = srv.enroll("carol@x/1").await;
+    let gid = b"group-claims";
+    let g = srv.create_group(&alice, gid, false).await;
+    let commit = public_add_commit(gid, 0, vec![bob.key_package(false)]);
+    // The commit adds Bob but the request claims Carol.
+    let (status, body) = srv
+        .post_msg(&alice, &g, &commit, json!({ "added": ["carol@x/1"] }))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Claims Bob and Carol, but only Bob is in the commit.
+    let (status, _) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &commit,
+            json!({ "added": ["bob@x/1", "carol@x/1"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Welcome for someone not added.
+    let (status, _) = srv
+        .post_msg(
+            &alice,
+            &g,
+            &commit,
+            json!({ "added": ["bob@x/1"], "welcome": b64(&welcome_msg()),
+                    "welcome_recipients": ["carol@x/1"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = srv
+        .post_msg(&alice, &g, &commit, json!({ "added": ["bob@x/1"] }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let _ = carol;
+}
+
+#[tokio::test]
+async fn bad_input_gets_clear_4xx_and_stores_nothing() {
+    let srv = Server::start(&["--open", "--max-body-bytes", "65536"]);
+    let gid = b"group-bad";
+    let (alice, bob, g) = group_of_two(&srv, gid).await;
+    let outsider = srv.enroll("outsider@x/1").await;
+    let before = messages(&srv, &alice, &g, 0).await.len();
+
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (
+            json!({ "message": b64(b"\x00\x01garbage") }),
+            StatusCode::BAD_REQUEST,
+            "malformed MLS",
+        ),
+        (
+            json!({ "message": "***" }),
+            StatusCode::BAD_REQUEST,
+            "not base64",
+        ),
+        (
+            json!({ "message": b64(&app_msg(b"other-group", 1)) }),
+            StatusCode::BAD_REQUEST,
+            "wrong group id",
+        ),
+        (
+            json!({ "message": b64(&welcome_msg()) }),
+            StatusCode::BAD_REQUEST,
+            "welcome as group message",
+        ),
+        (
+            json!({ "message": b64(&commit_msg(gid, 0)) }),
+            StatusCode::CONFLICT,
+            "stale commit",
+        ),
+        (
+            json!({ "message": b64(&app_msg(gid, 1)), "added": ["bob@x/1"] }),
+            StatusCode::BAD_REQUEST,
+            "added on app msg",
+        ),
+        (
+            json!({ "message": b64(&commit_msg(gid, 1)), "added": ["nobody@x/1"] }),
+            StatusCode::BAD_REQUEST,
+            "unknown added client",
+        ),
+        (
+            json!({ "message": b64(&commit_msg(gid, 1)), "group_info": b64(&group_info_msg(gid, 7)) }),
+            StatusCode::BAD_REQUEST,
+            "group info wrong epoch",
+        ),
+        (
+            json!({ "msg": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown field",
+        ),
+    ];
+    for (body, expected, what) in cases {
+        let (status, reply) = srv
+            .post(&alice, &format!("/v1/groups/{g}/messages"), body)
+            .await;
+        assert_eq!(status, expected, "{what}: {reply}");
+        assert!(
+            reply["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {reply}"
+        );
+    }
+    // Not JSON at all.
+    let resp = srv
+        .http
+        .post(srv.url(&format!("/v1/groups/{g}/messages")))
+        .bearer_auth(&alice.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.json::<Value>().await.unwrap()["error"].is_string());
+    // Oversized body: 413 with a JSON error.
+    let big = json!({ "message": "A".repeat(200_000) });
+    let resp = srv
+        .http
+        .post(srv.url(&format!("/v1/groups/{g}/messages")))
+        .bearer_auth(&alice.token)
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "payload_too_large"
+    );
+    // Replay: the same bytes twice.
+    let msg = app_msg(gid, 1);
+    let (status, first) = srv.post_msg(&bob, &g, &msg, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, again) = srv.post_msg(&alice, &g, &msg, json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert_eq!(again["error"], "duplicate");
+    assert_eq!(again["seq"], first["seq"]);
+    // No credentials; an outsider's token; unknown group; bad group id; unknown route.
+    let (status, _) = srv
+        .call(
+            Method::POST,
+            &format!("/v1/groups/{g}/messages"),
+            None,
+            Some(json!({ "message": b64(&app_msg(gid, 1)) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = srv
+        .post_msg(&outsider, &g, &app_msg(gid, 1), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, _) = srv
+        .get(&outsider, &format!("/v1/groups/{g}/messages"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = srv
+        .get(&outsider, &format!("/v1/groups/{g}/group-info"))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = srv
+        .get(&alice, &format!("/v1/groups/{}/messages", b64(b"nope")))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = srv.get(&alice, "/v1/groups/!!!/messages").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = srv.get(&alice, "/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
+    let (status, _) = srv
+        .call(Method::DELETE, "/v1/groups", Some(&alice.token), None)
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+
+    // Exactly one message (the first replayed one) was added, and the server still serves.
+    let after = messages(&srv, &alice, &g, 0).await;
+    assert_eq!(after.len(), before + 1);
+    let (status, _) = srv.post_msg(&alice, &g, &app_msg(gid, 1), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = srv.call(Method::GET, "/v1/health", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
