@@ -351,7 +351,7 @@ pub struct ValidatedIdentity {
 
 fn parse_cert(der: &[u8]) -> Result<X509Certificate<'_>, CredentialError> {
     match x509_parser::parse_x509_certificate(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         _ => Err(CredentialError::MalformedChain(
             "certificate does not parse",
         )),

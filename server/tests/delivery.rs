@@ -491,3 +491,38 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     let (status, _) = srv.call(Method::GET, "/v1/health", None, None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn in_process_server_serves_and_shuts_down() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let store =
+        std::sync::Arc::new(cohort_server::store::sqlite::SqliteStore::open_in_memory().unwrap());
+    let config = cohort_server::Config {
+        enrollment: cohort_server::Enrollment::Open,
+        ..Default::default()
+    };
+    let server = cohort_server::start(listener, store, config)
+        .await
+        .expect("start");
+    let base = format!("http://{}", server.local_addr());
+    let http = reqwest::Client::new();
+    let ca: Value = http
+        .get(format!("{base}/v1/ca"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unb64(ca["root_certificate"].as_str().unwrap()),
+        server.root_certificate()
+    );
+    let handle = server.shutdown_handle();
+    handle.shutdown();
+    tokio::time::timeout(std::time::Duration::from_secs(10), server.wait())
+        .await
+        .expect("stops within 10 s")
+        .expect("clean stop");
+    assert!(http.get(format!("{base}/v1/health")).send().await.is_err());
+}

@@ -154,6 +154,11 @@ async fn kill_dash_nine_loses_no_acknowledged_message() {
         stored.values().all(|v| v.len() == 1),
         "nothing stored twice"
     );
+    eprintln!(
+        "kill -9: {} acknowledged, {} stored (the rest were in flight)",
+        acked.len(),
+        stored.len()
+    );
     // The restarted server keeps accepting.
     let (status, body) = srv.post_msg(&alice, &g, &app_msg(gid, 0), json!({})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");

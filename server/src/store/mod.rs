@@ -412,3 +412,6 @@ pub fn decide(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! Backend-independent tests of the [`Store`] contract, run against every engine.
+
+use super::sqlite::SqliteStore;
+use super::*;
+
+/// Every backend the server ships; a new engine adds itself here.
+fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
+    vec![(
+        "sqlite-memory",
+        Box::new(SqliteStore::open_in_memory().expect("sqlite")) as Box<dyn Store>,
+    )]
+}
+
+fn client(s: &dyn Store, id: &str, key: u8) {
+    s.create_client(NewClient {
+        id: id.into(),
+        signature_key: vec![key; 32],
+        certificate: vec![key],
+        token_hash: [key; 32],
+        created_at: 0,
+        invite_hash: None,
+    })
+    .expect("client");
+}
+
+fn msg(gid: &[u8], sender: &str, epoch: u64, kind: PostKind, now: i64, tag: u8) -> NewMessage {
+    let content_type = match &kind {
+        PostKind::Commit(_) => 3,
+        PostKind::Proposal => 2,
+        PostKind::Application => 1,
+    };
+    NewMessage {
+        group_id: gid.to_vec(),
+        sender: sender.into(),
+        epoch,
+        content_type,
+        wire_format: 2,
+        data: vec![tag; 4],
+        hash: [tag; 32],
+        kind,
+        now,
+    }
+}
+
+fn group(s: &dyn Store, gid: &[u8], creator: &str, external: bool) {
+    s.create_group(NewGroup {
+        group_id: gid.to_vec(),
+        creator: creator.into(),
+        allow_external_join: external,
+        group_info: None,
+        created_at: 0,
+    })
+    .expect("group");
+}
+
+#[test]
+fn commit_ordering_welcomes_and_membership() {
+    for (name, s) in backends() {
+        let s = s.as_ref();
+        client(s, "a/1", 1);
+        client(s, "b/1", 2);
+        client(s, "c/1", 3);
+        group(s, b"g", "a/1", false);
+        let effects = CommitEffects {
+            welcome: Some(vec![9]),
+            welcome_recipients: vec!["b/1".into()],
+            group_info: Some(vec![7]),
+            added: vec!["b/1".into()],
+            ..Default::default()
+        };
+        let r = s
+            .append(msg(
+                b"g",
+                "a/1",
+                0,
+                PostKind::Commit(Box::new(effects)),
+                1,
+                1,
+            ))
+            .expect(name);
+        assert_eq!((r.seq, r.epoch), (1, 1), "{name}");
+        assert_eq!(r.welcomed.len(), 1, "{name}");
+        assert_eq!(s.inbox("b/1", 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(s.group_info(b"g").unwrap(), Some((1, vec![7])), "{name}");
+        // A losing commit changes nothing.
+        let loser = CommitEffects {
+            welcome: Some(vec![8]),
+            welcome_recipients: vec!["c/1".into()],
+            added: vec!["c/1".into()],
+            ..Default::default()
+        };
+        let err = s
+            .append(msg(b"g", "b/1", 0, PostKind::Commit(Box::new(loser)), 1, 2))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    current_epoch: Some(1),
+                    seq: None,
+                    ..
+                }
+            ),
+            "{name}: {err:?}"
+        );
+        assert!(s.inbox("c/1", 0, 10).unwrap().is_empty(), "{name}");
+        assert!(!s.is_member(b"g", "c/1").unwrap(), "{name}");
+        // Removal.
+        let remove = CommitEffects {
+            removed: vec!["b/1".into()],
+            ..Default::default()
+        };
+        let r = s
+            .append(msg(
+                b"g",
+                "a/1",
+                1,
+                PostKind::Commit(Box::new(remove)),
+                1,
+                3,
+            ))
+            .expect(name);
+        assert!(
+            r.notify.contains(&"b/1".to_string()),
+            "{name}: removed member is told"
+        );
+        assert!(!s.is_member(b"g", "b/1").unwrap(), "{name}");
+        let err = s
+            .append(msg(b"g", "b/1", 2, PostKind::Application, 1, 4))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Forbidden(_)), "{name}");
+        // Replay of accepted bytes.
+        let err = s
+            .append(msg(b"g", "a/1", 2, PostKind::Application, 1, 3))
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { seq: Some(2), .. }),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn key_packages_claim_and_last_resort() {
+    for (name, s) in backends() {
+        let s = s.as_ref();
+        let kp = |r: u8, last_resort: bool, not_after: u64| StoredKeyPackage {
+            kp_ref: vec![r],
+            cipher_suite: 1,
+            data: vec![r],
+            last_resort,
+            not_after,
+        };
+        s.add_key_packages(
+            "b/1",
+            vec![kp(1, false, 100), kp(2, false, 5), kp(3, true, 100)],
+            0,
+        )
+        .expect(name);
+        // kp 2 has expired at t=10: skipped.
+        let claim = |t| s.claim_key_packages(&["b/1".to_string()], 1, t).unwrap();
+        assert_eq!(claim(10)[0].key_package, Some((vec![1], false)), "{name}");
+        assert_eq!(claim(10)[0].key_package, Some((vec![3], true)), "{name}");
+        assert_eq!(claim(10)[0].key_package, Some((vec![3], true)), "{name}");
+        assert_eq!(
+            s.key_package_counts("b/1", 10).unwrap(),
+            vec![KeyPackageCount {
+                cipher_suite: 1,
+                available: 0,
+                last_resort: true
+            }],
+            "{name}"
+        );
+        // A new last resort replaces the old one.
+        s.add_key_packages("b/1", vec![kp(4, true, 100)], 0)
+            .expect(name);
+        assert_eq!(claim(10)[0].key_package, Some((vec![4], true)), "{name}");
+        assert_eq!(claim(200)[0].key_package, None, "{name}: all expired");
+    }
+}
+
+#[test]
+fn retention_by_count_and_age() {
+    for (name, s) in backends() {
+        let s = s.as_ref();
+        client(s, "a/1", 1);
+        group(s, b"g", "a/1", false);
+        for i in 0..10u8 {
+            s.append(msg(
+                b"g",
+                "a/1",
+                0,
+                PostKind::Application,
+                i64::from(i) * 100,
+                i,
+            ))
+            .expect(name);
+        }
+        let keep = Retention {
+            max_age_secs: None,
+            keep_last: Some(4),
+        };
+        let r = s.prune(&keep, 1000).expect(name);
+        assert_eq!(r.messages, 6, "{name}");
+        let (log, first) = s.messages_after(b"g", 0, 100).unwrap();
+        assert_eq!(
+            log.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![7, 8, 9, 10],
+            "{name}"
+        );
+        assert_eq!(first, Some(7), "{name}");
+        // Messages 7..10 arrived at t=600..900; at t=1000 an age limit of 350 s keeps 8 onward.
+        let age = Retention {
+            max_age_secs: Some(350),
+            keep_last: None,
+        };
+        s.prune(&age, 1000).expect(name);
+        let (log, _) = s.messages_after(b"g", 0, 100).unwrap();
+        assert_eq!(
+            log.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            vec![8, 9, 10],
+            "{name}"
+        );
+        // The sequence continues after pruning.
+        let r = s
+            .append(msg(b"g", "a/1", 0, PostKind::Application, 1000, 99))
+            .expect(name);
+        assert_eq!(r.seq, 11, "{name}");
+    }
+}
+
+#[test]
+fn invites_are_single_use_and_expire() {
+    for (name, s) in backends() {
+        let s = s.as_ref();
+        s.add_invite([7; 32], 0, 100).expect(name);
+        s.add_invite([8; 32], 0, 5).expect(name);
+        let new = |id: &str, key: u8, invite: [u8; 32]| NewClient {
+            id: id.into(),
+            signature_key: vec![key; 32],
+            certificate: vec![],
+            token_hash: [key; 32],
+            created_at: 10,
+            invite_hash: Some(invite),
+        };
+        s.create_client(new("a/1", 1, [7; 32])).expect(name);
+        assert!(matches!(
+            s.create_client(new("b/1", 2, [7; 32])),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            s.create_client(new("b/1", 2, [8; 32])),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(s.client("b/1").unwrap().is_none(), "{name}");
+        // Same key twice is a conflict.
+        s.add_invite([9; 32], 0, 100).expect(name);
+        assert!(matches!(
+            s.create_client(new("c/1", 1, [9; 32])),
+            Err(StoreError::Conflict { .. })
+        ));
+        // ...and the invite survives the failed enrollment.
+        s.create_client(new("c/1", 3, [9; 32])).expect(name);
+    }
+}
