@@ -207,6 +207,30 @@ pub enum Rule {
     OwnLeafMissing,
     /// A branch or reinit group does not start at epoch 1 (§12.4.3.1).
     ResumptionEpoch,
+    /// A public key in an UpdatePath already appears in the tree or twice in the path (§12.4.2).
+    UpdatePathKeyInTree,
+    /// The committer's new leaf does not carry the parent hash its path yields (§7.9.2).
+    UpdatePathParentHash,
+    /// An UpdatePathNode's ciphertext count differs from its copath resolution size (§7.6).
+    UpdatePathCiphertextCount,
+    /// The path secret encrypted to us in an UpdatePath did not decrypt (§7.5).
+    PathSecretDecryption,
+    /// A public key derived from a path secret differs from the one the path or tree holds (§7.5).
+    PathKeyMismatch,
+    /// A private key held for a node does not match the tree's public key there (§12.4.3.1).
+    PrivateKeyMismatch,
+    /// A Welcome has no EncryptedGroupSecrets for our KeyPackage (§12.4.3.1).
+    WelcomeNoEntry,
+    /// The GroupSecrets of a Welcome did not decrypt under our init key (§12.4.3.1).
+    WelcomeGroupSecretsDecryption,
+    /// Decrypted GroupSecrets are not a valid encoding (§12.4.3.1).
+    WelcomeGroupSecretsMalformed,
+    /// The encrypted GroupInfo of a Welcome did not decrypt (§12.4.3.1).
+    WelcomeGroupInfoDecryption,
+    /// The decrypted GroupInfo is not a valid encoding (§12.4.3.1).
+    WelcomeGroupInfoMalformed,
+    /// A GroupInfo signature does not verify under the signer's key (§12.4.3.1).
+    GroupInfoSignature,
 }
 
 impl Rule {
@@ -281,6 +305,18 @@ impl Rule {
             Rule::GroupInfoSigner => "12.4.3.1",
             Rule::OwnLeafMissing => "12.4.3.1",
             Rule::ResumptionEpoch => "12.4.3.1",
+            Rule::UpdatePathKeyInTree => "12.4.2",
+            Rule::UpdatePathParentHash => "7.9.2",
+            Rule::UpdatePathCiphertextCount => "7.6",
+            Rule::PathSecretDecryption => "7.5",
+            Rule::PathKeyMismatch => "7.5",
+            Rule::PrivateKeyMismatch => "12.4.3.1",
+            Rule::WelcomeNoEntry => "12.4.3.1",
+            Rule::WelcomeGroupSecretsDecryption => "12.4.3.1",
+            Rule::WelcomeGroupSecretsMalformed => "12.4.3.1",
+            Rule::WelcomeGroupInfoDecryption => "12.4.3.1",
+            Rule::WelcomeGroupInfoMalformed => "12.4.3.1",
+            Rule::GroupInfoSignature => "12.4.3.1",
         }
     }
 }

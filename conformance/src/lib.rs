@@ -16,7 +16,9 @@ mod transcript_hashes;
 mod tree_math;
 mod tree_operations;
 mod tree_validation;
+mod treekem;
 mod util;
+mod welcome;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -38,8 +40,8 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "message-protection.json" => message_protection::check,
         "tree-operations.json" => tree_operations::check,
         "tree-validation.json" => tree_validation::check,
-        "treekem.json" => util::not_implemented,
-        "welcome.json" => util::not_implemented,
+        "treekem.json" => treekem::check,
+        "welcome.json" => welcome::check,
         "passive-client-welcome.json" => util::not_implemented,
         "passive-client-handling-commit.json" => util::not_implemented,
         _ => return None,

@@ -2,6 +2,7 @@
 pub mod hashes;
 pub mod math;
 pub mod ratchet_tree;
+pub mod treekem;
 pub mod validation;
 
 #[cfg(test)]
