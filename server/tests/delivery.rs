@@ -401,6 +401,17 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "unknown field",
         ),
+        (
+            json!({ "message": b64(&commit_msg(gid, u64::MAX)),
+                    "group_info": b64(&group_info_msg(gid, 0)) }),
+            StatusCode::BAD_REQUEST,
+            "group info at max epoch",
+        ),
+        (
+            json!({ "message": b64(&commit_msg(gid, u64::MAX)) }),
+            StatusCode::CONFLICT,
+            "commit at max epoch",
+        ),
     ];
     for (body, expected, what) in cases {
         let (status, reply) = srv

@@ -274,7 +274,7 @@ async fn commit_effects(
     let group_info = match &req.group_info {
         Some(text) => {
             let bytes = unb64("group_info", text)?;
-            inspect_group_info(&bytes, gid, header.epoch + 1)?;
+            inspect_group_info(&bytes, gid, header.epoch.saturating_add(1))?;
             Some(bytes)
         }
         None => None,
