@@ -81,6 +81,9 @@ async fn first_commit_wins_and_only_its_welcome_is_delivered() {
     assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
     let (_, inbox) = srv.get(&dave, "/v1/welcomes").await;
     assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 0);
+    // Each inbox is its caller's own: Alice sees none of Bob's or Carol's Welcomes.
+    let (_, inbox) = srv.get(&alice, "/v1/welcomes").await;
+    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 0);
     let (status, _) = srv.get(&dave, &format!("/v1/groups/{g}/messages")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, info) = srv.get(&carol, &format!("/v1/groups/{g}")).await;
@@ -233,6 +236,10 @@ async fn websocket_subscriber_receives_messages_and_welcomes() {
     let commit_push = next_json(&mut bob_ws).await;
     assert_eq!(commit_push["content_type"], "commit");
 
+    // A plain GET on the subscription route is a JSON 4xx, not a crash.
+    let (status, body) = srv.get(&bob, "/v1/subscribe").await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    assert!(body["message"].as_str().unwrap().contains("WebSocket"));
     // Subscribing needs a token.
     let url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
     assert!(tokio_tungstenite::connect_async(url).await.is_err());

@@ -160,8 +160,20 @@ pub(crate) struct InviteRequest {
 pub(crate) async fn create_invites(
     State(state): State<AppState>,
     _admin: Admin,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let body = body.map_err(|r| {
+        let status = r.status();
+        ApiError::new(
+            if status.is_client_error() {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            "bad_request",
+            r.body_text(),
+        )
+    })?;
     let req: InviteRequest = if body.iter().all(u8::is_ascii_whitespace) {
         InviteRequest::default()
     } else {

@@ -1,20 +1,49 @@
 //! `GET /v1/subscribe`: WebSocket push of new messages and Welcomes for the caller.
 
-use super::{AppState, Authed};
+use super::{ApiError, AppState, Authed};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 /// Upgrade an authenticated request to a push subscription.
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
     Authed(client): Authed,
-    ws: WebSocketUpgrade,
-) -> Response {
-    ws.max_message_size(64 * 1024)
-        .on_upgrade(move |socket| run(state, client.id, socket))
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|r| {
+        let status = r.status();
+        ApiError::new(
+            if status.is_client_error() {
+                status
+            } else {
+                StatusCode::BAD_REQUEST
+            },
+            "bad_request",
+            format!("WebSocket upgrade required: {}", r.body_text()),
+        )
+    })?;
+    Ok(ws
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| run(state, client.id, socket)))
+}
+
+/// How often an open subscription re-checks that its client is not revoked (a revocation
+/// made by another process, e.g. `cohort-server revoke`, sends no event).
+const REVOCATION_CHECK: Duration = Duration::from_secs(30);
+
+async fn revoked(state: &AppState, me: &str) -> bool {
+    let id = me.to_owned();
+    match state.db(move |s| s.client(&id)).await {
+        Ok(Some(c)) => c.revoked_at.is_some(),
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 async fn run(state: AppState, me: String, socket: WebSocket) {
@@ -26,8 +55,19 @@ async fn run(state: AppState, me: String, socket: WebSocket) {
         return;
     }
     tracing::debug!(client = %me, "subscriber connected");
+    let mut check = tokio::time::interval(REVOCATION_CHECK);
+    check.tick().await;
     loop {
         tokio::select! {
+            _ = check.tick() => {
+                if revoked(&state, &me).await {
+                    let _ = tx.send(Message::Close(Some(CloseFrame {
+                        code: 1008,
+                        reason: "revoked".into(),
+                    }))).await;
+                    break;
+                }
+            }
             event = events.recv() => match event {
                 Ok(event) => {
                     if !event.recipients.iter().any(|r| r == &me) {
