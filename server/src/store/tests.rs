@@ -3,12 +3,43 @@
 use super::sqlite::SqliteStore;
 use super::*;
 
-/// Every backend the server ships; a new engine adds itself here.
-fn backends() -> Vec<(&'static str, Box<dyn Store>)> {
-    vec![(
-        "sqlite-memory",
-        Box::new(SqliteStore::open_in_memory().expect("sqlite")) as Box<dyn Store>,
-    )]
+/// Deletes a file-backed database (and its WAL files) when dropped.
+struct Cleanup(Option<std::path::PathBuf>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(path) = &self.0 {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+/// Every backend the server ships; a new engine adds itself here. The store is dropped
+/// before its cleanup guard (bindings drop in reverse order).
+fn backends() -> Vec<(Cleanup, &'static str, Box<dyn Store>)> {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "cohort-store-test-{}-{}.db",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    vec![
+        (
+            Cleanup(None),
+            "sqlite-memory",
+            Box::new(SqliteStore::open_in_memory().expect("sqlite")) as Box<dyn Store>,
+        ),
+        (
+            Cleanup(Some(path.clone())),
+            "sqlite-file",
+            Box::new(SqliteStore::open(&path).expect("sqlite file")) as Box<dyn Store>,
+        ),
+    ]
 }
 
 fn client(s: &dyn Store, id: &str, key: u8) {
@@ -55,7 +86,7 @@ fn group(s: &dyn Store, gid: &[u8], creator: &str, external: bool) {
 
 #[test]
 fn commit_ordering_welcomes_and_membership() {
-    for (name, s) in backends() {
+    for (_cleanup, name, s) in backends() {
         let s = s.as_ref();
         client(s, "a/1", 1);
         client(s, "b/1", 2);
@@ -142,7 +173,7 @@ fn commit_ordering_welcomes_and_membership() {
 
 #[test]
 fn key_packages_claim_and_last_resort() {
-    for (name, s) in backends() {
+    for (_cleanup, name, s) in backends() {
         let s = s.as_ref();
         let kp = |r: u8, last_resort: bool, not_after: u64| StoredKeyPackage {
             kp_ref: vec![r],
@@ -181,7 +212,7 @@ fn key_packages_claim_and_last_resort() {
 
 #[test]
 fn retention_by_count_and_age() {
-    for (name, s) in backends() {
+    for (_cleanup, name, s) in backends() {
         let s = s.as_ref();
         client(s, "a/1", 1);
         group(s, b"g", "a/1", false);
@@ -231,7 +262,7 @@ fn retention_by_count_and_age() {
 
 #[test]
 fn invites_are_single_use_and_expire() {
-    for (name, s) in backends() {
+    for (_cleanup, name, s) in backends() {
         let s = s.as_ref();
         s.add_invite([7; 32], 0, 100).expect(name);
         s.add_invite([8; 32], 0, 5).expect(name);
