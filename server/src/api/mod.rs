@@ -252,6 +252,7 @@ impl From<JsonRejection> for ApiError {
         let code = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
             _ => "bad_request",
         };
         let status = if status.is_client_error() {
