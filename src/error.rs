@@ -231,6 +231,18 @@ pub enum Rule {
     WelcomeGroupInfoMalformed,
     /// A GroupInfo signature does not verify under the signer's key (§12.4.3.1).
     GroupInfoSignature,
+    /// Two Add proposals in one commit add the same client (same signature key) (§12.2).
+    DuplicateAdd,
+    /// An Add proposal adds a client that is already a member (§12.2).
+    AddExistingMember,
+    /// A resync external commit removes a leaf that is not the joiner's (§12.2, §12.4.3.2).
+    ResyncCredentialMismatch,
+    /// A GroupInfo offered for an external join has no `external_pub` (§12.4.3.2).
+    ExternalPubMissing,
+    /// A branch or reinit group's parameters or PSK do not match the resumed group (§12.4.3.1).
+    ResumptionMismatch,
+    /// A branch or reinit group's members do not match the resumed group's (§12.4.3.1).
+    ResumptionMembership,
 }
 
 impl Rule {
@@ -317,6 +329,12 @@ impl Rule {
             Rule::WelcomeGroupInfoDecryption => "12.4.3.1",
             Rule::WelcomeGroupInfoMalformed => "12.4.3.1",
             Rule::GroupInfoSignature => "12.4.3.1",
+            Rule::DuplicateAdd => "12.2",
+            Rule::AddExistingMember => "12.2",
+            Rule::ResyncCredentialMismatch => "12.2",
+            Rule::ExternalPubMissing => "12.4.3.2",
+            Rule::ResumptionMismatch => "12.4.3.1",
+            Rule::ResumptionMembership => "12.4.3.1",
         }
     }
 }

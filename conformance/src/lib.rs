@@ -17,6 +17,7 @@ mod tree_math;
 mod tree_operations;
 mod tree_validation;
 mod treekem;
+mod passive_client;
 mod util;
 mod welcome;
 
@@ -42,8 +43,8 @@ fn checker(file_name: &str) -> Option<CaseCheck> {
         "tree-validation.json" => tree_validation::check,
         "treekem.json" => treekem::check,
         "welcome.json" => welcome::check,
-        "passive-client-welcome.json" => util::not_implemented,
-        "passive-client-handling-commit.json" => util::not_implemented,
+        "passive-client-welcome.json" => passive_client::check,
+        "passive-client-handling-commit.json" => passive_client::check,
         _ => return None,
     };
     Some(f)

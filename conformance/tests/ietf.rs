@@ -17,6 +17,8 @@ const MUST_PASS: &[&str] = &[
     "tree-validation.json",
     "treekem.json",
     "welcome.json",
+    "passive-client-welcome.json",
+    "passive-client-handling-commit.json",
 ];
 
 #[test]
