@@ -202,7 +202,7 @@ impl Group {
         if path.is_some() {
             changed.push(self.own_leaf);
         }
-        check_new_leaves(&tree, &context, &changed, &policy)?;
+        check_new_leaves(&tree, &context, &changed)?;
         let commit_secret = path
             .as_ref()
             .map(|(_, s, _)| s.clone())

@@ -169,7 +169,7 @@ impl Group {
             &context,
             &[],
         )?;
-        check_new_leaves(&tree, &context, &[own_leaf], &policy)?;
+        check_new_leaves(&tree, &context, &[own_leaf])?;
         context.tree_hash = Bytes(tree.tree_hash());
 
         let commit = Commit {

@@ -4,7 +4,8 @@
 use super::credential::same_client;
 use super::key_package::unix_now;
 use super::proposals::{
-    apply_proposals, check_new_leaves, proposal_ref, CachedProposal, ProposalPolicy,
+    apply_proposals, check_credential, check_new_leaves, proposal_ref, CachedProposal,
+    ProposalPolicy,
 };
 use super::psk::PskStore;
 use super::state::{Group, PastEpoch};
@@ -332,6 +333,13 @@ impl Group {
         let mut updated = applied.updated.clone();
         let commit_secret = match &commit.path {
             Some(path) => {
+                check_credential(&policy, &path.leaf_node)?;
+                // §7.3, §12.4.2: the new leaf's signature key is unique (checked before
+                // the path is used; the full leaf checks follow once it is merged).
+                let holder = tree.find_signature_key(&path.leaf_node.signature_key);
+                if holder.is_some() && holder != committer {
+                    return Err(Rule::DuplicateSignatureKey.into());
+                }
                 let committer_leaf = match committer {
                     Some(leaf) => leaf,
                     None => {
@@ -361,7 +369,7 @@ impl Group {
             None => Secret::zero(self.suite.hash_len()),
         };
         if !removes_us {
-            check_new_leaves(&tree, &context, &changed, &policy)?;
+            check_new_leaves(&tree, &context, &changed)?;
         }
         // A committed Update of ours switches our leaf key to the one we proposed.
         private.sync_with_tree(&tree);

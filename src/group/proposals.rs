@@ -192,6 +192,7 @@ pub fn apply_proposals(
         suite
             .verify_with_label(&leaf.signature_key, "LeafNodeTBS", &tbs, &leaf.signature)
             .map_err(|_| Error::Invalid(Rule::LeafNodeSignature))?;
+        check_credential(policy, leaf)?;
         tree.update_leaf(leaf_index, leaf.clone())?;
         out.updated.push(leaf_index);
     }
@@ -208,6 +209,7 @@ pub fn apply_proposals(
     let mut added_keys = HashSet::new();
     for kp in adds {
         validate_key_package(suite, kp, policy.now)?;
+        check_credential(policy, &kp.leaf_node)?;
         if kp.cipher_suite != context.cipher_suite || kp.version != context.version {
             return Err(Rule::KeyPackageSuiteOrVersion.into());
         }
@@ -289,14 +291,10 @@ fn validate_psk_id(
 /// leaf) against the tree after the commit (§7.3, §12.2 "the ratchet tree is invalid"):
 /// unique signature and encryption keys; version, cipher suite, own credential type and
 /// leaf extensions listed in the capabilities; the group's `required_capabilities`; a
-/// credential type every member supports, and support for every type in use; and the
-/// application's credential check. One pass over the members.
-pub fn check_new_leaves(
-    tree: &RatchetTree,
-    context: &GroupContext,
-    changed: &[u32],
-    policy: &ProposalPolicy<'_>,
-) -> Result<()> {
+/// credential type every member supports, and support for every type in use. One pass
+/// over the members. (The application's credential check, [`check_credential`], runs
+/// earlier, as each leaf arrives.)
+pub fn check_new_leaves(tree: &RatchetTree, context: &GroupContext, changed: &[u32]) -> Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
@@ -369,13 +367,19 @@ pub fn check_new_leaves(
         if !supported_by_all || in_use.iter().any(|t| !caps.credentials.contains(t)) {
             return Err(Rule::CredentialTypeNotSupportedByAll.into());
         }
-        if let Some(v) = policy.validator {
-            if !v.get().validate(&leaf.credential, &leaf.signature_key) {
-                return Err(Rule::CredentialRejected.into());
-            }
-        }
     }
     Ok(())
+}
+
+/// §5.3.1, §7.3: the application's check of a leaf's credential, run before the leaf is
+/// used for anything else (before an Add is placed, before a path is decrypted).
+pub fn check_credential(policy: &ProposalPolicy<'_>, leaf: &LeafNode) -> Result<()> {
+    match policy.validator {
+        Some(v) if !v.get().validate(&leaf.credential, &leaf.signature_key) => {
+            Err(Rule::CredentialRejected.into())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Choose which received proposals our commit covers (§12.4: SHOULD include every valid

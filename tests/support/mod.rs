@@ -115,3 +115,181 @@ pub fn chat(sender: &mut Group, receivers: &mut [&mut Group], text: &[u8], psks:
         }
     }
 }
+
+// ---- Forging messages the API would refuse to build (negative tests) ----
+
+use cohort::codec::Bytes;
+use cohort::error::{Error, Rule};
+use cohort::framing::{
+    protect_public, sign_content, AuthenticatedContent, Content, FramedContent, MLSMessageBody,
+    PublicMessage, Sender, WireFormat,
+};
+use cohort::group::{CommitOptions, GroupConfig, JoinOptions, NoPsks};
+use cohort::messages::{Commit, Proposal, ProposalOrRef, UpdatePath};
+
+/// Three members with known signers; Alice is leaf 0, Bob 1, Carol 2.
+pub struct Trio {
+    pub alice: Group,
+    pub bob: Group,
+    pub carol: Group,
+    pub signers: [SignaturePrivateKey; 3],
+}
+
+/// A trio in a fresh group, all with `config`.
+pub fn trio_with(config: GroupConfig) -> Trio {
+    let signers = [signer(), signer(), signer()];
+    let mut alice = Group::create(
+        SUITE,
+        b"negative".to_vec(),
+        cred("alice"),
+        signers[0].clone(),
+        GroupOptions {
+            config: config.clone(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let bob_kp = key_package_in(&suite(), "bob", &signers[1]);
+    let carol_kp = key_package_in(&suite(), "carol", &signers[2]);
+    let out = alice
+        .commit(
+            CommitOptions {
+                add: vec![bob_kp.key_package.clone(), carol_kp.key_package.clone()],
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .unwrap();
+    alice.confirm_pending_commit().unwrap();
+    let welcome = out.welcome.unwrap();
+    let join = |kp| {
+        Group::join(
+            &welcome,
+            kp,
+            &NoPsks,
+            JoinOptions {
+                config: config.clone(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let bob = join(&bob_kp);
+    let carol = join(&carol_kp);
+    Trio {
+        alice,
+        bob,
+        carol,
+        signers,
+    }
+}
+
+/// A trio with the default config.
+pub fn trio() -> Trio {
+    trio_with(GroupConfig::default())
+}
+
+/// Proposals by value.
+pub fn by_value(proposals: Vec<Proposal>) -> Vec<ProposalOrRef> {
+    proposals.into_iter().map(ProposalOrRef::Proposal).collect()
+}
+
+/// A commit from `group`'s member, signed by `signer`, with a placeholder confirmation
+/// tag, protected with the epoch's membership key: valid framing around any content.
+pub fn forge_commit(
+    group: &mut Group,
+    signer: &SignaturePrivateKey,
+    proposals: Vec<ProposalOrRef>,
+    path: Option<UpdatePath>,
+) -> MLSMessage {
+    let framed = FramedContent {
+        group_id: Bytes(group.group_id().to_vec()),
+        epoch: group.epoch(),
+        sender: Sender::Member(group.own_leaf_index()),
+        authenticated_data: Bytes::default(),
+        content: Content::Commit(Box::new(Commit { proposals, path })),
+    };
+    let mut auth = sign_content(
+        &group.suite(),
+        signer,
+        WireFormat::PublicMessage,
+        framed,
+        Some(group.context()),
+    )
+    .unwrap();
+    auth.auth.confirmation_tag = Some(Bytes(vec![0; group.suite().hash_len()]));
+    group.protect_unchecked(auth).unwrap()
+}
+
+/// A member's PublicMessage with its content changed by `edit`, re-signed with `signer`
+/// and re-protected by `group` (the sender's state in the message's epoch).
+pub fn resign(
+    group: &mut Group,
+    signer: &SignaturePrivateKey,
+    msg: &MLSMessage,
+    edit: impl FnOnce(&mut FramedContent),
+) -> MLSMessage {
+    let MLSMessageBody::PublicMessage(pm) = &msg.body else {
+        panic!("not a PublicMessage")
+    };
+    let mut content = pm.content.clone();
+    edit(&mut content);
+    let mut auth = sign_content(
+        &group.suite(),
+        signer,
+        WireFormat::PublicMessage,
+        content,
+        Some(group.context()),
+    )
+    .unwrap();
+    auth.auth.confirmation_tag = pm.auth.confirmation_tag.clone();
+    group.protect_unchecked(auth).unwrap()
+}
+
+/// An external or new-member PublicMessage with `content`, signed by `signer` over
+/// `context` when the sender signs it (§6.1); no membership tag.
+pub fn forge_external(
+    suite: &Suite,
+    signer: &SignaturePrivateKey,
+    content: FramedContent,
+    context: Option<&cohort::messages::GroupContext>,
+    confirmation_tag: Option<Bytes>,
+) -> MLSMessage {
+    let tbs = content
+        .tbs_bytes(WireFormat::PublicMessage, context)
+        .unwrap();
+    let signature = suite
+        .sign_with_label(signer, "FramedContentTBS", &tbs)
+        .unwrap();
+    let auth = AuthenticatedContent {
+        wire_format: WireFormat::PublicMessage,
+        content,
+        auth: cohort::framing::FramedContentAuthData {
+            signature: Bytes(signature),
+            confirmation_tag,
+        },
+    };
+    let pm = match protect_public(suite, auth.clone(), None, None) {
+        Ok(pm) => pm,
+        // Content the sender rules forbid: build the message without them.
+        Err(_) => PublicMessage {
+            content: auth.content,
+            auth: auth.auth,
+            membership_tag: None,
+        },
+    };
+    MLSMessage::new(MLSMessageBody::PublicMessage(Box::new(pm)))
+}
+
+/// Processing `msg` fails with exactly `rule`.
+pub fn expect_rule(group: &mut Group, msg: &MLSMessage, psks: &dyn PskStore, rule: Rule) {
+    match group.process_message(msg.clone(), psks) {
+        Err(e) => assert_eq!(
+            e,
+            Error::Invalid(rule),
+            "expected {rule:?} (§{})",
+            rule.section()
+        ),
+        Ok(r) => panic!("expected {rule:?} (§{}), got {r:?}", rule.section()),
+    }
+}
