@@ -89,13 +89,12 @@ impl TreePrivateKeys {
         path_secret: Option<(u32, Secret)>,
     ) -> Result<Self> {
         let mut keys = TreePrivateKeys::new(own_leaf, leaf_key);
-        if let Some((lca, secret)) = path_secret {
+        if let Some((lca, mut secret)) = path_secret {
             // The committer's path above the LCA is exactly the non-blank part of our
             // direct path from there (§7.5: merging blanks the rest).
             if !on_direct_path(own_leaf, lca) || tree.is_blank(lca) {
                 return Err(Rule::PrivateKeyMismatch.into());
             }
-            let mut secret = secret;
             for x in tree.direct_path(own_leaf) {
                 if math::level(x) < math::level(lca) || tree.is_blank(x) {
                     continue;
