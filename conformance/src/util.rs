@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 /// The checker of a file that Cohort cannot run yet: every case fails.
+#[allow(dead_code)]
 pub fn not_implemented(_: &Value) -> Result<(), String> {
     Err("not implemented yet".into())
 }
