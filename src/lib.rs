@@ -5,6 +5,98 @@
 //! [`schedule`] (§8 key schedule, §9 secret tree), [`framing`] (§6 message framing and
 //! protection), [`messages`] (the wire structs of §6–§12) and [`group`] (the state machine).
 //! The library performs no I/O and keeps no global state.
+//!
+//! # Using a group
+//!
+//! A [`group::Group`] is one member's state in one MLS group. Create one with
+//! [`Group::create`](group::Group::create), or join with
+//! [`Group::join`](group::Group::join) (from a Welcome) or
+//! [`Group::join_external`](group::Group::join_external) (by external commit). Everything
+//! that arrives from the Delivery Service goes through
+//! [`Group::process_message`](group::Group::process_message); a commit comes back staged
+//! so that the application can inspect it before
+//! [`Group::merge_staged_commit`](group::Group::merge_staged_commit).
+//!
+//! ```
+//! use cohort::crypto::{CipherSuite, Suite};
+//! use cohort::codec::{Decode, Encode};
+//! use cohort::framing::MLSMessage;
+//! use cohort::group::{
+//!     CommitOptions, Group, GroupOptions, JoinOptions, KeyPackageOptions, KeyPackageSecrets,
+//!     NoPsks, ReceivedMessage,
+//! };
+//! use cohort::messages::Credential;
+//!
+//! # fn main() -> cohort::Result<()> {
+//! let id = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
+//! let suite = Suite::new(id)?;
+//!
+//! // Alice creates a group; Bob publishes a KeyPackage and keeps its private keys.
+//! let alice_key = suite.generate_signature_key_pair()?;
+//! let mut alice = Group::create(
+//!     id,
+//!     b"team".to_vec(),
+//!     Credential::basic("alice"),
+//!     alice_key,
+//!     GroupOptions::default(),
+//! )?;
+//! let bob_key = suite.generate_signature_key_pair()?;
+//! let bob_kp = KeyPackageSecrets::generate(
+//!     &suite,
+//!     Credential::basic("bob"),
+//!     &bob_key,
+//!     &KeyPackageOptions::default(),
+//! )?;
+//!
+//! // Alice adds Bob. The commit stays pending until the Delivery Service accepts it.
+//! let out = alice.commit(
+//!     CommitOptions { add: vec![bob_kp.key_package.clone()], ..Default::default() },
+//!     &NoPsks,
+//! )?;
+//! alice.confirm_pending_commit()?;
+//! let welcome = out.welcome.expect("Bob was added");
+//! let mut bob = Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default())?;
+//!
+//! // Alice sends; the bytes cross the network; Bob reads.
+//! let wire = alice.send_application(b"hello Bob", b"")?.to_bytes();
+//! match bob.process_message(MLSMessage::decode_exact(&wire)?, &NoPsks)? {
+//!     ReceivedMessage::Application { data, sender, .. } => {
+//!         assert_eq!(data, b"hello Bob");
+//!         assert_eq!(sender, alice.own_leaf_index());
+//!     }
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//!
+//! // Bob updates his keys with an empty commit; Alice follows.
+//! let out = bob.commit(CommitOptions::default(), &NoPsks)?;
+//! bob.confirm_pending_commit()?;
+//! if let ReceivedMessage::Commit(staged) = alice.process_message(out.commit, &NoPsks)? {
+//!     alice.merge_staged_commit(*staged)?;
+//! }
+//! assert_eq!(alice.epoch_authenticator(), bob.epoch_authenticator());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Things an application must decide:
+//!
+//! - **Authentication** (§5.3.1): set
+//!   [`GroupConfig::credential_validator`](group::GroupConfig::credential_validator) so that
+//!   every credential the group is about to trust is checked by your Authentication
+//!   Service; without one, any credential is accepted.
+//! - **Ordering**: the Delivery Service picks one commit per epoch. Our own commit is
+//!   merged by [`Group::confirm_pending_commit`](group::Group::confirm_pending_commit) or
+//!   when it comes back through `process_message`; another member's commit for the same
+//!   epoch simply replaces it, and we commit again.
+//! - **Persistence**: every call that changes a group leaves the whole state in the
+//!   `Group`; store [`Group::to_bytes`](group::Group::to_bytes) once after each call, in one
+//!   write, and restore with [`Group::from_bytes`](group::Group::from_bytes). The blob holds
+//!   secrets.
+//! - **PSKs** come from a [`group::PskStore`]; a `Group` is itself a store of its own
+//!   resumption PSKs, for [branching](group::Group::branch) and
+//!   [reinitialisation](group::Group::reinit).
+//!
+//! `examples/group_chat.rs` walks through more of the API.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
