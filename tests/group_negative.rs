@@ -555,3 +555,38 @@ fn truncated_commits_are_decode_errors() {
         assert!(MLSMessage::decode_exact(&bytes[..len]).is_err());
     }
 }
+
+/// §7.3: a KeyPackage outside its lifetime is refused in an Add (receivers check by
+/// default, `GroupConfig::check_received_lifetimes`; the committer always checks).
+#[test]
+fn s7_3_expired_key_package_in_add() {
+    let options = cohort::group::KeyPackageOptions {
+        lifetime: Some(cohort::messages::Lifetime {
+            not_before: 0,
+            not_after: 1,
+        }),
+        ..Default::default()
+    };
+    let expired =
+        cohort::group::KeyPackageSecrets::generate(&suite(), cred("old"), &signer(), &options)
+            .unwrap();
+    let mut t = trio();
+    bob_rejects(&mut t, vec![add(&expired)], Rule::KeyPackageLifetime);
+    let err = t
+        .alice
+        .commit(
+            CommitOptions {
+                add: vec![expired.key_package.clone()],
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::Invalid(Rule::KeyPackageLifetime));
+    // A receiver that does not check lifetimes gets past it (to the forged tag).
+    let mut t = trio_with(GroupConfig {
+        check_received_lifetimes: false,
+        ..Default::default()
+    });
+    bob_rejects(&mut t, vec![add(&expired)], Rule::ConfirmationTag);
+}

@@ -44,7 +44,8 @@ pub struct ExternalCommitOptions {
     pub capabilities: Capabilities,
     /// LeafNode extensions of our leaf.
     pub leaf_extensions: Extensions,
-    /// The current time for lifetime checks of the tree's leaves.
+    /// The current time for lifetime checks of the tree's leaves; `None` uses the system
+    /// clock if `config.check_received_lifetimes` is set.
     pub now: Option<u64>,
     /// Our policy in the group, including the credential check applied to every leaf.
     pub config: GroupConfig,
@@ -99,7 +100,10 @@ impl Group {
             .signature_key
             .clone();
         verify_group_info(&suite, group_info, &signer_key)?;
-        validate_tree(&mut tree, old_context, options.now, &options.config)?;
+        let now = options
+            .now
+            .or_else(|| options.config.check_received_lifetimes.then(unix_now));
+        validate_tree(&mut tree, old_context, now, &options.config)?;
         let external_pub = group_info
             .extensions
             .external_pub()

@@ -2,7 +2,7 @@
 
 use super::config::GroupConfig;
 use super::create::EpochState;
-use super::key_package::KeyPackageSecrets;
+use super::key_package::{unix_now, KeyPackageSecrets};
 use super::psk::{resolve_psk_secret, PskStore};
 use super::state::Group;
 use super::welcome::{decrypt_group_info, open_group_secrets, verify_group_info};
@@ -26,7 +26,8 @@ use crate::tree::validation::TreeValidationContext;
 pub struct JoinOptions<'a> {
     /// The ratchet tree, when the Welcome does not carry the `ratchet_tree` extension.
     pub ratchet_tree: Option<RatchetTreeWire>,
-    /// The current time for lifetime checks of leaves (seconds since the Unix epoch).
+    /// The current time for lifetime checks of the tree's leaves (seconds since the Unix
+    /// epoch); `None` uses the system clock if `config.check_received_lifetimes` is set.
     pub now: Option<u64>,
     /// For a Welcome into a branch or reinitialised group (§11.2, §11.3): our state in the
     /// group it resumes, which supplies the resumption PSK and what the new group is
@@ -143,7 +144,10 @@ impl Group {
             .signature_key
             .clone();
         verify_group_info(&suite, &group_info, &signer_key)?;
-        validate_tree(&mut tree, &context, options.now, &options.config)?;
+        let now = options
+            .now
+            .or_else(|| options.config.check_received_lifetimes.then(unix_now));
+        validate_tree(&mut tree, &context, now, &options.config)?;
         if let (Some(id), Some(old)) = (resumption, options.resumed_group) {
             super::resumption::check_resumed(id, old, &context, &tree, &options.config)?;
         }

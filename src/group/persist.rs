@@ -378,7 +378,8 @@ impl Group {
         if context.cipher_suite != suite.id() || private.own_leaf() != own_leaf {
             return Err(malformed("inconsistent group state"));
         }
-        if let Some(leaf) = tree.leaf(own_leaf) {
+        // A member that was removed may see its old leaf index reused: check active ones.
+        if let Some(leaf) = tree.leaf(own_leaf).filter(|_| active) {
             if leaf.signature_key.as_slice() != signer.public_key()
                 || private.check_against(&tree).is_err()
             {
