@@ -571,3 +571,108 @@ fn s7_3_external_joiner_reusing_a_signature_key() {
     });
     expect_rule(&mut t.carol, &msg, &NoPsks, Rule::DuplicateSignatureKey);
 }
+
+/// A Welcome for `kp` sealing `group_info` with a made-up joiner secret and `psks`, whose
+/// values are `values` (so that the GroupInfo decrypts when they are right).
+fn hand_made_welcome(
+    group_info: &cohort::messages::GroupInfo,
+    kp: &cohort::group::KeyPackageSecrets,
+    psks: Vec<cohort::messages::PreSharedKeyID>,
+    values: Vec<cohort::crypto::Secret>,
+) -> MLSMessage {
+    use cohort::codec::Encode;
+    use cohort::schedule::psk::{psk_secret, PskInput};
+    let s = suite();
+    let inputs: Vec<_> = psks
+        .iter()
+        .zip(values)
+        .map(|(id, psk)| PskInput {
+            id: id.to_bytes(),
+            psk,
+        })
+        .collect();
+    let psk_secret = psk_secret(&s, &inputs).unwrap();
+    let joiner = cohort::schedule::JoinerSecret(s.random_secret().unwrap());
+    let secrets = cohort::messages::GroupSecrets {
+        joiner_secret: joiner.0.clone(),
+        path_secret: None,
+        psks,
+    };
+    let welcome = cohort::group::welcome::seal_welcome(
+        &s,
+        group_info,
+        &joiner,
+        &psk_secret,
+        &[(kp.key_package.clone(), secrets)],
+    )
+    .unwrap();
+    MLSMessage::new(MLSMessageBody::Welcome(welcome))
+}
+
+/// §12.4.3.1: "if a PreSharedKeyID has type resumption with usage reinit or branch,
+/// verify that it is the only such PSK", and that the new group's epoch is 1.
+#[test]
+fn s12_4_3_1_resumption_psk_count_and_epoch() {
+    let mut t = trio();
+    let out = t.alice.commit(CommitOptions::default(), &NoPsks).unwrap();
+    fan_out(&mut t.alice, &mut [&mut t.bob], &out.commit, &NoPsks);
+    let MLSMessageBody::GroupInfo(gi) = t.alice.group_info().unwrap().body else {
+        panic!()
+    };
+    assert_eq!(gi.group_context.epoch, 2);
+    let kp = key_package("bob");
+    let branch_id = |g: &Group| cohort::messages::PreSharedKeyID {
+        psk: cohort::messages::PSKTypeData::Resumption {
+            usage: cohort::messages::ResumptionPSKUsage::Branch,
+            psk_group_id: Bytes(g.group_id().to_vec()),
+            psk_epoch: g.epoch(),
+        },
+        psk_nonce: Bytes(vec![5; 32]),
+    };
+    let id = branch_id(&t.bob);
+    let value = t.bob.resumption_psk().clone();
+    let options = || JoinOptions {
+        resumed_group: Some(&t.bob),
+        ..Default::default()
+    };
+    let two = hand_made_welcome(
+        &gi,
+        &kp,
+        vec![id.clone(), id.clone()],
+        vec![value.clone(), value.clone()],
+    );
+    let err = Group::join(&two, &kp, &NoPsks, options()).unwrap_err();
+    assert_eq!(err, Error::Invalid(Rule::MultipleResumptionPsks));
+    let one = hand_made_welcome(&gi, &kp, vec![id], vec![value]);
+    let err = Group::join(&one, &kp, &NoPsks, options()).unwrap_err();
+    assert_eq!(err, Error::Invalid(Rule::ResumptionEpoch));
+}
+
+/// §5.3.1: the credential check runs on Update leaves (Carol's Update names Mallory).
+#[test]
+fn s5_3_1_credential_rejected_in_an_update() {
+    let mut t = trio();
+    t.bob.set_config(reject_mallory());
+    let p = t.carol.propose_update().unwrap();
+    let signer = t.signers[2].clone();
+    let forged = resign(&mut t.carol, &signer, &p, |c| {
+        let Content::Proposal(Proposal::Update(u)) = &mut c.content else {
+            panic!()
+        };
+        u.leaf_node.credential = cred("mallory");
+        let tbs = u.leaf_node.tbs_bytes(b"negative", 2);
+        u.leaf_node.signature = Bytes(
+            suite()
+                .sign_with_label(&signer, "LeafNodeTBS", &tbs)
+                .unwrap(),
+        );
+    });
+    let cohort::group::ReceivedMessage::Proposal(cached) = deliver(&mut t.bob, &forged, &NoPsks)
+    else {
+        panic!()
+    };
+    deliver(&mut t.alice, &forged, &NoPsks);
+    let refs = vec![ProposalOrRef::Reference(Bytes(cached.reference.clone()))];
+    let msg = forge_commit(&mut t.alice, &t.signers[0], refs, None);
+    expect_rule(&mut t.bob, &msg, &NoPsks, Rule::CredentialRejected);
+}
