@@ -590,3 +590,60 @@ fn s7_3_expired_key_package_in_add() {
     });
     bob_rejects(&mut t, vec![add(&expired)], Rule::ConfirmationTag);
 }
+
+/// §7.3: "Verify that the following fields are unique among the members of the group:
+/// signature_key, encryption_key" — for an Add and for an Update.
+#[test]
+fn s7_3_new_leaves_reusing_a_members_encryption_key() {
+    let mut t = trio();
+    let bob_enc = t.bob.tree().leaf(1).unwrap().encryption_key.clone();
+    // A KeyPackage re-signed around Bob's encryption key.
+    let dave = signer();
+    let mut kp = key_package_in(&suite(), "dave", &dave);
+    kp.key_package.leaf_node.encryption_key = bob_enc.clone();
+    cohort::group::key_package::sign_leaf_node(
+        &suite(),
+        &mut kp.key_package.leaf_node,
+        &dave,
+        b"",
+        0,
+    )
+    .unwrap();
+    kp.key_package.signature = Bytes(
+        suite()
+            .sign_with_label(&dave, "KeyPackageTBS", &kp.key_package.tbs_bytes())
+            .unwrap(),
+    );
+    bob_rejects(&mut t, vec![add(&kp)], Rule::DuplicateLeafEncryptionKey);
+
+    // Carol's Update leaf with Bob's encryption key, committed by Alice.
+    let mut t = trio();
+    let bob_enc = t.bob.tree().leaf(1).unwrap().encryption_key.clone();
+    let mut leaf = t.carol.tree().leaf(2).unwrap().clone();
+    leaf.leaf_node_source = LeafNodeSourceData::Update;
+    leaf.encryption_key = bob_enc;
+    cohort::group::key_package::sign_leaf_node(&suite(), &mut leaf, &t.signers[2], b"negative", 2)
+        .unwrap();
+    let framed = cohort::framing::FramedContent {
+        group_id: Bytes(t.carol.group_id().to_vec()),
+        epoch: t.carol.epoch(),
+        sender: Sender::Member(2),
+        authenticated_data: Bytes::default(),
+        content: Content::Proposal(Proposal::Update(Box::new(Update { leaf_node: leaf }))),
+    };
+    let auth = cohort::framing::sign_content(
+        &suite(),
+        &t.signers[2],
+        cohort::framing::WireFormat::PublicMessage,
+        framed,
+        Some(t.carol.context()),
+    )
+    .unwrap();
+    let p = t.carol.protect_unchecked(auth).unwrap();
+    let ReceivedMessage::Proposal(cached) = deliver(&mut t.bob, &p, &NoPsks) else {
+        panic!()
+    };
+    let refs = vec![ProposalOrRef::Reference(Bytes(cached.reference.clone()))];
+    let msg = forge_commit(&mut t.alice, &t.signers[0], refs, None);
+    expect_rule(&mut t.bob, &msg, &NoPsks, Rule::DuplicateLeafEncryptionKey);
+}

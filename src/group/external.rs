@@ -163,6 +163,10 @@ impl Group {
             extensions: options.leaf_extensions,
             signature: Bytes::default(),
         };
+        // §7.3: our signature key must be new to the group.
+        if tree.find_signature_key(signer.public_key()).is_some() {
+            return Err(Rule::DuplicateSignatureKey.into());
+        }
         let own_leaf = tree.add_leaf(template.clone())?;
         let generated = generate_update_path_with_leaf(
             &suite,

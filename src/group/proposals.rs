@@ -179,6 +179,11 @@ pub fn apply_proposals(
         context.extensions = extensions.clone();
         out.extensions_changed = true;
     }
+    // §7.3: keys of new leaves are unique. The tree's key index makes each check O(1);
+    // `fresh` catches two new leaves of this commit sharing a key. A key held by a leaf
+    // this commit removes does not count (Removes apply before the tree is judged).
+    let removed_nodes: HashSet<u32> = removes.iter().map(|&r| r.saturating_mul(2)).collect();
+    let mut fresh = FreshKeys::default();
     for (leaf_index, leaf) in updates {
         let current = tree.leaf(leaf_index).ok_or(Rule::UnknownSender)?;
         if !matches!(leaf.leaf_node_source, LeafNodeSourceData::Update) {
@@ -193,6 +198,16 @@ pub fn apply_proposals(
             .verify_with_label(&leaf.signature_key, "LeafNodeTBS", &tbs, &leaf.signature)
             .map_err(|_| Error::Invalid(Rule::LeafNodeSignature))?;
         check_credential(policy, leaf)?;
+        let sig_holder = tree.find_signature_key(&leaf.signature_key);
+        let removed = |h: u32| removed_nodes.contains(&h.saturating_mul(2));
+        if sig_holder.is_some_and(|h| h != leaf_index && !removed(h)) {
+            return Err(Rule::DuplicateSignatureKey.into());
+        }
+        let enc_holder = tree.find_encryption_key(&leaf.encryption_key);
+        if enc_holder.is_some_and(|x| !removed_nodes.contains(&x)) {
+            return Err(Rule::DuplicateLeafEncryptionKey.into());
+        }
+        fresh.insert(leaf)?;
         tree.update_leaf(leaf_index, leaf.clone())?;
         out.updated.push(leaf_index);
     }
@@ -222,9 +237,36 @@ pub fn apply_proposals(
         if tree.find_signature_key(key).is_some() {
             return Err(Rule::AddExistingMember.into());
         }
+        if tree
+            .find_encryption_key(&kp.leaf_node.encryption_key)
+            .is_some()
+        {
+            return Err(Rule::DuplicateLeafEncryptionKey.into());
+        }
+        fresh.insert(&kp.leaf_node)?;
         out.added.push(tree.add_leaf(kp.leaf_node.clone())?);
     }
     Ok(out)
+}
+
+/// Signature and encryption keys of the leaves one commit brings in (§7.3 uniqueness among
+/// themselves; the tree's index covers the rest).
+#[derive(Default)]
+struct FreshKeys<'a> {
+    signature: HashSet<&'a [u8]>,
+    encryption: HashSet<&'a [u8]>,
+}
+
+impl<'a> FreshKeys<'a> {
+    fn insert(&mut self, leaf: &'a LeafNode) -> Result<()> {
+        if !self.signature.insert(&leaf.signature_key) {
+            return Err(Rule::DuplicateSignatureKey.into());
+        }
+        if !self.encryption.insert(&leaf.encryption_key) {
+            return Err(Rule::DuplicateLeafEncryptionKey.into());
+        }
+        Ok(())
+    }
 }
 
 /// §12.1.7, §13.4: the `required_capabilities` of `context` and every non-default
@@ -289,52 +331,39 @@ fn validate_psk_id(
 
 /// Validate the leaves a commit added or replaced (Adds, Updates, the committer's path
 /// leaf) against the tree after the commit (§7.3, §12.2 "the ratchet tree is invalid"):
-/// unique signature and encryption keys; version, cipher suite, own credential type and
-/// leaf extensions listed in the capabilities; the group's `required_capabilities`; a
-/// credential type every member supports, and support for every type in use. One pass
-/// over the members. (The application's credential check, [`check_credential`], runs
-/// earlier, as each leaf arrives.)
+/// version, cipher suite, own credential type and leaf extensions listed in the
+/// capabilities; the group's `required_capabilities`; a credential type every member
+/// supports, and support for every type in use. One light pass over the members for the
+/// credential types. Key uniqueness is checked as each leaf arrives ([`apply_proposals`],
+/// the path checks), as is the application's credential check ([`check_credential`]).
 pub fn check_new_leaves(tree: &RatchetTree, context: &GroupContext, changed: &[u32]) -> Result<()> {
     if changed.is_empty() {
         return Ok(());
     }
-    let changed_set: HashSet<u32> = changed.iter().copied().collect();
     let mut new_leaves = Vec::with_capacity(changed.len());
     for &i in changed {
         new_leaves.push(tree.leaf(i).ok_or(Rule::UnknownSender)?);
     }
-    let mut sig_keys = HashSet::new();
-    let mut enc_keys = HashSet::new();
-    let mut in_use = HashSet::new();
+    let mut in_use = Vec::new();
     // Per new leaf: whether every member lists its credential type.
     let mut type_supported = vec![true; new_leaves.len()];
-    for (i, leaf) in tree.members() {
-        in_use.insert(leaf.credential.credential_type());
+    for (_, leaf) in tree.members() {
+        let t = leaf.credential.credential_type();
+        if !in_use.contains(&t) {
+            in_use.push(t);
+        }
         for (ok, new) in type_supported.iter_mut().zip(&new_leaves) {
             *ok &= leaf
                 .capabilities
                 .credentials
                 .contains(&new.credential.credential_type());
         }
-        if !changed_set.contains(&i) {
-            sig_keys.insert(leaf.signature_key.as_slice());
-            enc_keys.insert(leaf.encryption_key.as_slice());
-        }
-    }
-    for (_, p) in tree.parent_nodes() {
-        enc_keys.insert(p.encryption_key.as_slice());
     }
     let required = context
         .extensions
         .required_capabilities()
         .map_err(Error::Decode)?;
     for (leaf, supported_by_all) in new_leaves.into_iter().zip(type_supported) {
-        if !sig_keys.insert(leaf.signature_key.as_slice()) {
-            return Err(Rule::DuplicateSignatureKey.into());
-        }
-        if !enc_keys.insert(leaf.encryption_key.as_slice()) {
-            return Err(Rule::DuplicateLeafEncryptionKey.into());
-        }
         let caps = &leaf.capabilities;
         if !caps.versions.contains(&context.version) {
             return Err(Rule::UnsupportedProtocolVersion.into());
@@ -348,20 +377,20 @@ pub fn check_new_leaves(tree: &RatchetTree, context: &GroupContext, changed: &[u
         {
             return Err(Rule::CredentialTypeNotInCapabilities.into());
         }
-        if leaf
-            .extensions
-            .iter()
-            .any(|e| !e.extension_type.is_default() && !caps.extensions.contains(&e.extension_type))
-        {
+        let unlisted =
+            |t: &crate::messages::ExtensionType| !t.is_default() && !caps.extensions.contains(t);
+        if leaf.extensions.iter().any(|e| unlisted(&e.extension_type)) {
             return Err(Rule::LeafExtensionNotInCapabilities.into());
         }
         let missing_required = required
             .as_ref()
             .is_some_and(|r| !supports_required(leaf, r));
-        let missing_extension = context.extensions.iter().any(|e| {
-            !e.extension_type.is_default() && !caps.extensions.contains(&e.extension_type)
-        });
-        if missing_required || missing_extension {
+        if missing_required
+            || context
+                .extensions
+                .iter()
+                .any(|e| unlisted(&e.extension_type))
+        {
             return Err(Rule::RequiredCapabilityMissing.into());
         }
         if !supported_by_all || in_use.iter().any(|t| !caps.credentials.contains(t)) {
