@@ -245,6 +245,19 @@ impl Joiner for CohortJoiner {
         self.kp_bytes.clone()
     }
     fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Box<dyn Party> {
+        if tree.is_some() {
+            // The tree really is out of band: the Welcome alone is not enough.
+            let alone = CohortGroup::join(
+                &from_wire(welcome),
+                &self.kp,
+                &NoPsks,
+                JoinOptions::default(),
+            );
+            assert!(
+                alone.is_err(),
+                "the Welcome carries the tree although out of band was asked"
+            );
+        }
         let group = CohortGroup::join(
             &from_wire(welcome),
             &self.kp,
@@ -490,6 +503,14 @@ impl<C: MlsConfig + 'static> Joiner for MlsRsJoiner<C> {
         self.kp.clone()
     }
     fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Box<dyn Party> {
+        if tree.is_some() {
+            // The tree really is out of band: the Welcome alone is not enough.
+            let alone = self.client.join_group(None, &mls_msg(welcome), None);
+            assert!(
+                alone.is_err(),
+                "the Welcome carries the tree although out of band was asked"
+            );
+        }
         let tree = tree.map(|t| ExportedTree::from_bytes(t).expect("mls-rs decodes the tree"));
         let (group, _) = self
             .client
@@ -805,8 +826,9 @@ fn identity(name: &str) -> &str {
 
 fn cfgs() -> Vec<Cfg> {
     let mut v = Vec::new();
-    // Every suite mls-rs's RustCrypto provider implements.
-    for suite in [0x0001, 0x0002, 0x0003] {
+    // Every suite mls-rs's RustCrypto provider implements (0x0004-0x0006 it has not).
+    for suite in RustCryptoProvider::all_supported_cipher_suites() {
+        let suite = suite.raw_value();
         for private_handshake in [false, true] {
             v.push(Cfg {
                 suite,
