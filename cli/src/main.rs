@@ -31,6 +31,18 @@ enum VectorsAction {
         /// Vector files to check.
         files: Vec<PathBuf>,
     },
+    /// Generate vectors of KIND in the IETF format with fresh random inputs ("all": every
+    /// kind, written into the --out folder, default `vectors`).
+    Generate {
+        /// What to generate: an IETF file stem (tree-math, crypto-basics, ...) or "all".
+        kind: String,
+        /// Output file (folder for "all"); standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cipher suites, comma-separated (default: all seven).
+        #[arg(long, value_delimiter = ',')]
+        suites: Vec<u16>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,5 +51,8 @@ fn main() -> ExitCode {
         Command::Vectors {
             action: VectorsAction::Check { files },
         } => vectors::check(files),
+        Command::Vectors {
+            action: VectorsAction::Generate { kind, out, suites },
+        } => vectors::generate(&kind, out, &suites),
     }
 }

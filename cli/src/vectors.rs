@@ -1,5 +1,7 @@
-//! `cohort vectors check`: per file and per cipher suite, cases passed and failed.
+//! `cohort vectors check`: per file and per cipher suite, cases passed and failed;
+//! `cohort vectors generate`: fresh vectors in the IETF format.
 
+use cohort_conformance::generate::{file_name, GENERATABLE};
 use cohort_conformance::{check_file, ietf_dir, IETF_FILES};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,4 +43,43 @@ pub fn check(mut files: Vec<PathBuf>) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Generate `kind` for `suites` (all if empty) and write it to `out` (standard output if
+/// `None`); `kind` "all" writes every kind as its IETF file name into the folder `out`.
+pub fn generate(kind: &str, out: Option<PathBuf>, suites: &[u16]) -> ExitCode {
+    let result = if kind == "all" {
+        let dir = out.unwrap_or_else(|| PathBuf::from("vectors"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| {
+                GENERATABLE
+                    .iter()
+                    .try_for_each(|k| write_kind(k, Some(dir.join(file_name(k))), suites))
+            })
+    } else {
+        write_kind(kind, out, suites)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Generate one kind and write it as pretty JSON.
+fn write_kind(kind: &str, out: Option<PathBuf>, suites: &[u16]) -> Result<(), String> {
+    let json = cohort_conformance::generate::generate(kind, suites)?;
+    let text = cohort_conformance::generate::to_file_text(&json);
+    match out {
+        Some(path) => {
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let n = json.as_array().map_or(0, Vec::len);
+            eprintln!("{}: {n} cases", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }

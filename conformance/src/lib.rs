@@ -7,6 +7,7 @@
 
 mod crypto_basics;
 mod deserialization;
+pub mod generate;
 mod key_schedule;
 mod message_protection;
 mod messages;
