@@ -3,13 +3,13 @@
 //! Suite 0x0001, basic credentials, commits as PublicMessage with an UpdatePath, the ratchet
 //! tree in the Welcome. For N = 2 … 4096 members:
 //!
-//! * `create`   — create a group and add N-1 members in one commit, Welcome included
-//!                (KeyPackages are made beforehand and not timed);
-//! * `join`     — join a group of N from that Welcome (tree in the Welcome, validated);
-//! * `commit`   — a member's self-update commit (empty commit with a path), fresh tree;
-//! * `process`  — another member processes (and merges) that commit, fresh tree;
-//! * `add`      — a commit adding one member (with path and Welcome);
-//! * `remove`   — a commit removing one member;
+//! * `create` — create a group and add N-1 members in one commit, Welcome included
+//!   (KeyPackages are made beforehand and not timed);
+//! * `join` — join a group of N from that Welcome (tree in the Welcome, validated);
+//! * `commit` — a member's self-update commit (empty commit with a path), fresh tree;
+//! * `process` — another member processes (and merges) that commit, fresh tree;
+//! * `add` — a commit adding one member (with path and Welcome);
+//! * `remove` — a commit removing one member;
 //! * for N = 128 also `commit` and `process` on a populated tree, after every member has
 //!   committed once.
 //!
@@ -55,11 +55,14 @@ const POPULATED_N: usize = 128;
 // the table below can be printed without reading criterion's files.
 
 /// (operation, N or suite, implementation) -> per-iteration means of each sample.
-static RESULTS: Mutex<BTreeMap<(String, String, &'static str), Vec<f64>>> =
-    Mutex::new(BTreeMap::new());
+/// Key of a timing: (operation, N or suite, implementation).
+type TimingKey = (String, String, &'static str);
+/// A state size and how it was measured.
+type SizeEntry = (usize, &'static str);
+
+static RESULTS: Mutex<BTreeMap<TimingKey, Vec<f64>>> = Mutex::new(BTreeMap::new());
 /// (N, implementation) -> state bytes of one member.
-static SIZES_OUT: Mutex<BTreeMap<(usize, &'static str), (usize, &'static str)>> =
-    Mutex::new(BTreeMap::new());
+static SIZES_OUT: Mutex<BTreeMap<(usize, &'static str), SizeEntry>> = Mutex::new(BTreeMap::new());
 
 fn record(op: &str, param: &str, imp: &'static str, total: Duration, iters: u64) {
     RESULTS
@@ -594,7 +597,7 @@ fn bench_mls_populated(c: &mut Criterion, n: usize) {
             )
         })
         .collect();
-    let kps: Vec<MlsMessage> = clients[1..].iter().map(|c| mls_kp(c)).collect();
+    let kps: Vec<MlsMessage> = clients[1..].iter().map(mls_kp).collect();
     let (creator, welcome) = mls_create(&clients[0], kps);
     let mut members = vec![creator];
     for c in &clients[1..] {
