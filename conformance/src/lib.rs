@@ -11,6 +11,7 @@ pub mod generate;
 mod key_schedule;
 mod message_protection;
 mod messages;
+mod passive_client;
 mod psk_secret;
 mod secret_tree;
 mod transcript_hashes;
@@ -18,7 +19,6 @@ mod tree_math;
 mod tree_operations;
 mod tree_validation;
 mod treekem;
-mod passive_client;
 mod util;
 mod welcome;
 
