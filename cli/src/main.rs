@@ -5,12 +5,26 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
+mod client;
+mod commands;
+mod demo;
+mod error;
+mod home;
+mod member;
+mod progress;
 mod vectors;
 
 /// Cohort: Messaging Layer Security (RFC 9420) client and tools.
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Client home (identity, keys, group states); default $COHORT_HOME or ~/.cohort.
+    #[arg(long, global = true, env = "COHORT_HOME")]
+    home: Option<PathBuf>,
+    /// Server URL, e.g. http://127.0.0.1:8080 (remembered after `register`).
+    #[arg(long, global = true, env = "COHORT_SERVER")]
+    server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,6 +36,8 @@ enum Command {
         #[command(subcommand)]
         action: VectorsAction,
     },
+    #[command(flatten)]
+    Client(commands::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -54,5 +70,6 @@ fn main() -> ExitCode {
         Command::Vectors {
             action: VectorsAction::Generate { kind, out, suites },
         } => vectors::generate(&kind, out, &suites),
+        Command::Client(command) => commands::run(command, cli.home, cli.server),
     }
 }

@@ -1,0 +1,42 @@
+//! One error type for the client: a one-line, human-readable message.
+
+use std::fmt;
+
+/// A client error: printed as `error: <message>` with exit code 1.
+#[derive(Debug, Clone)]
+pub struct Error(String);
+
+/// Result alias of the client.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Error {
+        Error(message.into())
+    }
+
+    /// This error with `context: ` in front.
+    pub fn context(self, context: impl fmt::Display) -> Error {
+        Error(format!("{context}: {}", self.0))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<cohort::Error> for Error {
+    fn from(e: cohort::Error) -> Error {
+        Error(format!("MLS: {e}"))
+    }
+}
+
+impl From<cohort::error::DecodeError> for Error {
+    fn from(e: cohort::error::DecodeError) -> Error {
+        Error(format!("malformed MLS data: {e:?}"))
+    }
+}
