@@ -7,7 +7,7 @@ use crate::progress::Spinner;
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Client subcommands (flattened into the top-level command).
 #[derive(Subcommand)]
@@ -125,9 +125,9 @@ pub enum GroupAction {
     Update {
         /// Local group name.
         name: String,
-        /// Test hook: build the commit, then post it at this Unix time (milliseconds).
+        /// Test hook: build the commit, print `commit ready`, post once FILE exists.
         #[arg(long, hide = true)]
-        not_before_ms: Option<u64>,
+        gate: Option<PathBuf>,
     },
     /// List the members of NAME.
     Members {
@@ -329,18 +329,16 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
             print_events(&mut m);
             report_commit(&name, &r?);
         }
-        GroupAction::Update {
-            name,
-            not_before_ms,
-        } => {
-            m.commit_not_before = not_before_ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        GroupAction::Update { name, gate } => {
+            let gated = gate.is_some();
+            m.commit_gate = gate;
             let spinner = Spinner::start("committing a key update");
             let r = m.update(&name).await;
             drop(spinner);
             print_events(&mut m);
             let done = r?;
             report_commit(&name, &done);
-            if not_before_ms.is_some() {
+            if gated {
                 println!("conflicts={}", done.conflicts);
             }
         }

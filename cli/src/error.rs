@@ -4,7 +4,10 @@ use std::fmt;
 
 /// A client error: printed as `error: <message>` with exit code 1.
 #[derive(Debug, Clone)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    offline: bool,
+}
 
 /// Result alias of the client.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -12,18 +15,37 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Error {
-        Error(message.into())
+        Error {
+            message: message.into(),
+            offline: false,
+        }
+    }
+
+    /// The server could not be reached (as opposed to refusing or failing).
+    pub fn offline(message: impl Into<String>) -> Error {
+        Error {
+            message: message.into(),
+            offline: true,
+        }
+    }
+
+    /// Whether the server could not be reached.
+    pub fn is_offline(&self) -> bool {
+        self.offline
     }
 
     /// This error with `context: ` in front.
     pub fn context(self, context: impl fmt::Display) -> Error {
-        Error(format!("{context}: {}", self.0))
+        Error {
+            message: format!("{context}: {}", self.message),
+            offline: self.offline,
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -31,12 +53,12 @@ impl std::error::Error for Error {}
 
 impl From<cohort::Error> for Error {
     fn from(e: cohort::Error) -> Error {
-        Error(format!("MLS: {e}"))
+        Error::new(format!("MLS: {e}"))
     }
 }
 
 impl From<cohort::error::DecodeError> for Error {
     fn from(e: cohort::error::DecodeError) -> Error {
-        Error(format!("malformed MLS data: {e:?}"))
+        Error::new(format!("malformed MLS data: {e:?}"))
     }
 }

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// The cipher suite of new clients: X25519, AES-128-GCM, SHA-256, Ed25519.
@@ -263,9 +263,9 @@ pub struct Member {
     resend: Vec<Vec<u8>>,
     /// Counters.
     pub stats: Stats,
-    /// Test hook: hold the first post of a commit until this instant (all racers then
-    /// post commits built for the same epoch at once).
-    pub commit_not_before: Option<SystemTime>,
+    /// Test hook: once the first commit is built, print `commit ready` and hold its post
+    /// until this file exists (racers then post commits built for one epoch at once).
+    pub commit_gate: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Member {
@@ -396,7 +396,7 @@ impl Member {
             events: Vec::new(),
             resend: Vec::new(),
             stats: Stats::default(),
-            commit_not_before: None,
+            commit_gate: None,
         })
     }
 
@@ -1029,9 +1029,13 @@ impl Member {
             let out = l.group.commit(options, &NoPsks)?;
             self.save(gid, l, &[], OutboxChange::None)?;
             if attempt == 0 {
-                if let Some(at) = self.commit_not_before {
-                    if let Ok(wait) = at.duration_since(SystemTime::now()) {
-                        tokio::time::sleep(wait).await;
+                if let Some(gate) = &self.commit_gate {
+                    use std::io::Write;
+                    println!("commit ready for epoch {}", l.group.epoch());
+                    let _ = std::io::stdout().flush();
+                    let start = std::time::Instant::now();
+                    while !gate.exists() && start.elapsed() < Duration::from_secs(120) {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 }
             }
@@ -1108,8 +1112,16 @@ impl Member {
                 )));
             }
             if sync_first {
-                self.flush_outbox(&gid, &mut l).await?;
-                self.fetch_log(&gid, &mut l).await?;
+                let caught_up = match self.flush_outbox(&gid, &mut l).await {
+                    Ok(()) => self.fetch_log(&gid, &mut l).await,
+                    Err(e) => Err(e),
+                };
+                match caught_up {
+                    Ok(()) => {}
+                    // Offline: encrypt anyway; the message waits in the outbox.
+                    Err(e) if e.is_offline() => {}
+                    Err(e) => return Err(e),
+                }
             }
             if !l.group.pending_proposals().is_empty() {
                 // §12.4: proposals must be committed before sending application data.

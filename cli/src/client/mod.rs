@@ -105,7 +105,10 @@ impl fmt::Display for ApiError {
 
 impl From<ApiError> for crate::error::Error {
     fn from(e: ApiError) -> Self {
-        crate::error::Error::new(e.to_string())
+        match e {
+            ApiError::Network(_) => crate::error::Error::offline(e.to_string()),
+            _ => crate::error::Error::new(e.to_string()),
+        }
     }
 }
 
@@ -292,7 +295,13 @@ impl Api {
             http,
             base,
             token: token.map(Zeroizing::new),
-            retry_window: Duration::from_secs(10),
+            // How long an unreachable server is retried (e.g. while it restarts).
+            retry_window: Duration::from_secs(
+                std::env::var("COHORT_RETRY_SECS")
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(10),
+            ),
         })
     }
 
@@ -568,24 +577,23 @@ impl Api {
     }
 }
 
-/// A reqwest error without the URL's query (no secrets are in URLs, but keep it short).
+/// A reqwest error in a few words: what failed and the innermost cause.
 fn describe(e: &reqwest::Error) -> String {
-    let mut s = if e.is_timeout() {
-        "timed out".to_string()
+    let what = if e.is_timeout() {
+        "timed out"
     } else if e.is_connect() {
-        "connection failed".to_string()
+        "connection failed"
     } else {
-        "request failed".to_string()
+        "request failed"
     };
+    let mut cause = None;
     let mut source = std::error::Error::source(e);
-    let mut depth = 0;
     while let Some(inner) = source {
-        if depth == 2 {
-            break;
-        }
-        s.push_str(&format!(": {inner}"));
+        cause = Some(inner.to_string());
         source = inner.source();
-        depth += 1;
     }
-    s
+    match cause {
+        Some(c) => format!("{what} ({c})"),
+        None => what.to_string(),
+    }
 }
