@@ -94,10 +94,24 @@ impl Suite {
 
     /// KeySchedule(mode_base, shared_secret, info, psk = "", psk_id = "") (RFC 9180 §5.1).
     pub(crate) fn key_schedule_base(&self, shared_secret: &Secret, info: &[u8]) -> Result<Context> {
+        self.key_schedule_prehashed(shared_secret, &self.hpke_info_hash(info))
+    }
+
+    /// `LabeledExtract("", "info_hash", info)`: depends only on `info`, so a sender that seals
+    /// to many recipients under one large `info` (a Welcome, §12.4.3.1) hashes it once.
+    pub(crate) fn hpke_info_hash(&self, info: &[u8]) -> Secret {
+        labeled_extract(self.hash, &self.hpke_suite_id(), &[], b"info_hash", info)
+    }
+
+    /// The base-mode key schedule from a precomputed `info_hash` (RFC 9180 §5.1).
+    fn key_schedule_prehashed(
+        &self,
+        shared_secret: &Secret,
+        info_hash: &Secret,
+    ) -> Result<Context> {
         const MODE_BASE: u8 = 0x00;
         let (hash, sid) = (self.hash, self.hpke_suite_id());
         let psk_id_hash = labeled_extract(hash, &sid, &[], b"psk_id_hash", &[]);
-        let info_hash = labeled_extract(hash, &sid, &[], b"info_hash", info);
         let mut ksc = Vec::with_capacity(1 + 2 * hash.len());
         ksc.push(MODE_BASE);
         ksc.extend_from_slice(psk_id_hash.as_bytes());
@@ -146,8 +160,19 @@ impl Suite {
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>)> {
+        self.hpke_seal_base_prehashed(public, &self.hpke_info_hash(info), aad, plaintext)
+    }
+
+    /// [`Suite::hpke_seal_base`] with `info` already hashed by [`Suite::hpke_info_hash`].
+    pub(crate) fn hpke_seal_base_prehashed(
+        &self,
+        public: &[u8],
+        info_hash: &Secret,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let (shared, enc) = self.kem.encap(public)?;
-        let ctx = self.key_schedule_base(&shared, info)?;
+        let ctx = self.key_schedule_prehashed(&shared, info_hash)?;
         let ct = self.aead.seal(
             ctx.key.as_bytes(),
             ctx.base_nonce.as_bytes(),

@@ -9,7 +9,7 @@ use super::secret::Secret;
 use super::signature::SignaturePrivateKey;
 use super::suite::Suite;
 use crate::codec::{write_varint, write_vec_bytes, MAX_VARINT};
-use crate::error::{CryptoError, Result};
+use crate::error::{CryptoError, Error, Result};
 
 /// The prefix §5.1.2, §5.1.3 and §8 put before every label.
 const PREFIX: &[u8] = b"MLS 1.0 ";
@@ -133,6 +133,47 @@ impl Suite {
     ) -> Result<(Vec<u8>, Vec<u8>)> {
         let info = encrypt_context(label, context)?;
         self.hpke_seal_base(public, &info, &[], plaintext)
+    }
+
+    /// `EncryptWithLabel` of one `(public key, plaintext)` pair per recipient under the same
+    /// label and context, hashing the context once: a Welcome's context is the encrypted
+    /// GroupInfo, which carries the whole tree, so per-recipient hashing would be O(N²).
+    pub fn encrypt_with_label_to_many(
+        &self,
+        label: &str,
+        context: &[u8],
+        recipients: &[(&[u8], &[u8])],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let info_hash = self.hpke_info_hash(&encrypt_context(label, context)?);
+        let seal_all = |chunk: &[(&[u8], &[u8])]| -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            chunk
+                .iter()
+                .map(|(public, plaintext)| {
+                    self.hpke_seal_base_prehashed(public, &info_hash, &[], plaintext)
+                })
+                .collect()
+        };
+        // Each seal is a KEM encapsulation: spread large batches over the cores with scoped
+        // threads (no global pool in the library).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads < 2 || recipients.len() < 32 {
+            return seal_all(recipients);
+        }
+        let chunk = recipients.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = recipients
+                .chunks(chunk)
+                .map(|c| scope.spawn(move || seal_all(c)))
+                .collect();
+            let mut out = Vec::with_capacity(recipients.len());
+            for h in handles {
+                out.extend(
+                    h.join()
+                        .map_err(|_| Error::Misuse("HPKE worker panicked"))??,
+                );
+            }
+            Ok(out)
+        })
     }
 
     /// `DecryptWithLabel(key, label, context, kem_output, ciphertext)` (§5.1.3): HPKE OpenBase.

@@ -181,26 +181,32 @@ pub fn seal_welcome(
         &[],
         &group_info.to_bytes(),
     )?;
-    let mut secrets = Vec::with_capacity(new_members.len());
+    let mut plaintexts = Vec::with_capacity(new_members.len());
     for (key_package, group_secrets) in new_members {
         if key_package.cipher_suite != suite.id() {
             return Err(Error::Misuse("a KeyPackage of another cipher suite"));
         }
-        let plaintext = Zeroizing::new(group_secrets.to_bytes());
-        let (kem_output, ciphertext) = suite.encrypt_with_label(
-            &key_package.init_key,
-            "Welcome",
-            &encrypted_group_info,
-            &plaintext,
-        )?;
-        secrets.push(EncryptedGroupSecrets {
-            new_member: Bytes(key_package_ref(suite, key_package)),
-            encrypted_group_secrets: HPKECiphertext {
-                kem_output: Bytes(kem_output),
-                ciphertext: Bytes(ciphertext),
-            },
-        });
+        plaintexts.push(Zeroizing::new(group_secrets.to_bytes()));
     }
+    let recipients: Vec<(&[u8], &[u8])> = new_members
+        .iter()
+        .zip(&plaintexts)
+        .map(|((kp, _), pt)| (kp.init_key.as_slice(), pt.as_slice()))
+        .collect();
+    let sealed = suite.encrypt_with_label_to_many("Welcome", &encrypted_group_info, &recipients)?;
+    let secrets = new_members
+        .iter()
+        .zip(sealed)
+        .map(
+            |((key_package, _), (kem_output, ciphertext))| EncryptedGroupSecrets {
+                new_member: Bytes(key_package_ref(suite, key_package)),
+                encrypted_group_secrets: HPKECiphertext {
+                    kem_output: Bytes(kem_output),
+                    ciphertext: Bytes(ciphertext),
+                },
+            },
+        )
+        .collect();
     Ok(Welcome {
         cipher_suite: suite.id(),
         secrets,
