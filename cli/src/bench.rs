@@ -30,7 +30,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// Run the benchmark.
-pub async fn run(n: usize, messages: usize, rate: u32) -> Result<ExitCode> {
+pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<ExitCode> {
     if n < 2 {
         return Err(Error::new("--members must be at least 2"));
     }
@@ -42,6 +42,14 @@ pub async fn run(n: usize, messages: usize, rate: u32) -> Result<ExitCode> {
     println!(
         "fan-out benchmark: {n} members, {messages} messages from one sender, server {}",
         server.url
+    );
+    println!(
+        "receivers' homes: SQLite WAL, synchronous={}",
+        if relaxed {
+            "NORMAL"
+        } else {
+            "FULL (an fsync per delivery)"
+        }
     );
 
     let t = Instant::now();
@@ -57,6 +65,9 @@ pub async fn run(n: usize, messages: usize, rate: u32) -> Result<ExitCode> {
         .await?;
         if i > 0 {
             m.publish_key_packages(1, false).await?;
+            if relaxed {
+                m.relax_durability()?;
+            }
         }
         members.push(m);
     }
@@ -95,10 +106,10 @@ pub async fn run(n: usize, messages: usize, rate: u32) -> Result<ExitCode> {
                 let _ = ready_tx.send(Ok(()));
                 let mut got = 0;
                 while got < messages {
-                    let Some(ev) = sub.next().await? else {
+                    let Some(events) = sub.next_batch(256).await? else {
                         return Err(Error::new("subscription closed"));
                     };
-                    m.handle_push(ev, false).await?;
+                    m.handle_pushes(events, false).await?;
                     let now = origin.elapsed();
                     for e in m.take_events() {
                         if let Event::Message { text, .. } = e {
@@ -171,6 +182,10 @@ pub async fn run(n: usize, messages: usize, rate: u32) -> Result<ExitCode> {
         }
     }
     let sender_view = sender.status(GROUP).await?;
+    println!(
+        "state per member     {} bytes (Group::to_bytes), stored once per received batch",
+        sender_view.state_bytes
+    );
     let mut agree = true;
     for r in &mut receivers {
         let v = r.status(GROUP).await?;

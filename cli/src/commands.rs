@@ -77,6 +77,10 @@ pub enum ClientCommand {
         /// Messages per second (0: as fast as the sender can).
         #[arg(long, default_value_t = 0)]
         rate: u32,
+        /// Receivers' homes with synchronous=NORMAL instead of FULL (all the homes share one
+        /// disk here, unlike real devices).
+        #[arg(long)]
+        relaxed_fsync: bool,
     },
 }
 
@@ -281,7 +285,8 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
             members,
             messages,
             rate,
-        } => return crate::bench::run(members, messages, rate).await,
+            relaxed_fsync,
+        } => return crate::bench::run(members, messages, rate, relaxed_fsync).await,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -369,6 +374,7 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
             println!("members       {}", g.members);
             println!("authenticator {}", g.authenticator);
             println!("log cursor    {}", g.cursor);
+            println!("state         {} bytes", g.state_bytes);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -382,11 +388,13 @@ async fn watch(m: &mut Member) -> Result<()> {
         let session = async {
             let mut sub = m.subscribe().await?;
             loop {
-                let Some(event) = sub.next().await? else {
+                let Some(events) = sub.next_batch(256).await? else {
                     return Ok::<(), Error>(());
                 };
-                let revoked = matches!(event, crate::client::ws::PushEvent::Revoked);
-                let r = m.handle_push(event, true).await;
+                let revoked = events
+                    .iter()
+                    .any(|e| matches!(e, crate::client::ws::PushEvent::Revoked));
+                let r = m.handle_pushes(events, true).await;
                 print_events(m);
                 if revoked {
                     r?;

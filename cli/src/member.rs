@@ -219,6 +219,8 @@ pub struct GroupView {
     pub status: GroupStatus,
     /// Log cursor.
     pub cursor: u64,
+    /// Size of the persisted state.
+    pub state_bytes: usize,
 }
 
 /// The AS policy: an X.509 chain to the pinned root, valid now, certifying the leaf key.
@@ -277,6 +279,17 @@ impl fmt::Debug for Member {
     }
 }
 
+/// Run blocking I/O on a runtime worker without stalling the other tasks (multi-threaded
+/// runtime), or plainly (anywhere else).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 fn decode_mls(bytes: &[u8]) -> Result<MLSMessage> {
     Ok(MLSMessage::decode_exact(bytes)?)
 }
@@ -331,7 +344,7 @@ impl Member {
             .map(|c| client::field_bytes(c, "certificate"))
             .collect::<std::result::Result<Vec<_>, ApiError>>()?;
         let who = validate_credential(
-            &x509_credential(&chain),
+            &x509_credential(&chain[..chain.len().min(1)]),
             &root,
             unix_now(),
             signer.public_key(),
@@ -388,7 +401,9 @@ impl Member {
             client_id: id.client_id.clone(),
             suite,
             signer,
-            credential: x509_credential(&id.chain),
+            // The leaf alone: peers hold the root already (RFC 9420 §5.3.1 lets the chain
+            // stop short of the trust anchor), and every leaf of every tree carries it.
+            credential: x509_credential(&id.chain[..id.chain.len().min(1)]),
             validator: SharedValidator::new(AsValidator { root: root.clone() }),
             root,
             cache: HashMap::new(),
@@ -398,6 +413,11 @@ impl Member {
             stats: Stats::default(),
             commit_gate: None,
         })
+    }
+
+    /// See [`Home::relax_durability`] (benchmarks only).
+    pub fn relax_durability(&mut self) -> Result<()> {
+        self.home.relax_durability()
     }
 
     /// Our client id.
@@ -474,8 +494,9 @@ impl Member {
         outbox: OutboxChange<'_>,
     ) -> Result<Option<i64>> {
         let state = l.group.to_bytes();
-        self.home
-            .update_group(gid, &state, l.cursor, l.status, history, outbox)
+        let home = &mut self.home;
+        // A durable commit waits for the disk: let the runtime move other tasks elsewhere.
+        blocking(|| home.update_group(gid, &state, l.cursor, l.status, history, outbox))
     }
 
     /// The client id a leaf's credential certifies (cached by signature key).
@@ -1112,7 +1133,7 @@ impl Member {
                 )));
             }
             if sync_first {
-                let caught_up = match self.flush_outbox(&gid, &mut l).await {
+                let caught_up = match self.flush_outbox(&gid).await {
                     Ok(()) => self.fetch_log(&gid, &mut l).await,
                     Err(e) => Err(e),
                 };
@@ -1183,7 +1204,7 @@ impl Member {
                 body: body.to_vec(),
                 outgoing: true,
             };
-            self.save(gid, l, &[h], OutboxChange::Remove(id))?;
+            blocking(|| self.home.record_sent(gid, &h, id))?;
             self.stats.sent += 1;
             return Ok(posted);
         }
@@ -1193,7 +1214,7 @@ impl Member {
     }
 
     /// Post what the outbox holds (same bytes: the server stores a repeat once).
-    async fn flush_outbox(&mut self, gid: &[u8], l: &mut Loaded) -> Result<()> {
+    async fn flush_outbox(&mut self, gid: &[u8]) -> Result<()> {
         for entry in self.home.outbox(gid)? {
             let post = PostMessage {
                 message: b64(&entry.message),
@@ -1217,7 +1238,7 @@ impl Member {
                 body: entry.body,
                 outgoing: true,
             };
-            self.save(gid, l, &[h], OutboxChange::Remove(entry.id))?;
+            blocking(|| self.home.record_sent(gid, &h, entry.id))?;
             self.stats.sent += 1;
         }
         Ok(())
@@ -1598,7 +1619,7 @@ impl Member {
     async fn sync_group(&mut self, gid: &[u8], commit_proposals: bool) -> Result<()> {
         let mut l = self.take(gid)?;
         if l.status == GroupStatus::Active {
-            self.flush_outbox(gid, &mut l).await?;
+            self.flush_outbox(gid).await?;
         }
         self.fetch_log(gid, &mut l).await?;
         if l.status == GroupStatus::Active {
@@ -1623,22 +1644,73 @@ impl Member {
         r
     }
 
-    /// Handle one push from the WebSocket: process the message inline when it is the next
-    /// one in the log, otherwise fetch by cursor.
-    pub async fn handle_push(
+    /// Handle pushes from the WebSocket. A message that is the next one in its group's log
+    /// is processed inline; consecutive ones are stored in one transaction per group (so a
+    /// busy receiver writes its state once per batch, not once per message). A gap, a
+    /// Welcome or a reconnection falls back to fetching by cursor.
+    pub async fn handle_pushes(
         &mut self,
-        event: ws::PushEvent,
+        events: Vec<ws::PushEvent>,
         commit_proposals: bool,
     ) -> Result<()> {
         self.begin().await?;
-        let r = self.handle_push_inner(event, commit_proposals).await;
+        let mut dirty: Vec<(Vec<u8>, Vec<NewHistory>)> = Vec::new();
+        let mut touched: Vec<Vec<u8>> = Vec::new();
+        let mut result = Ok(());
+        for event in events {
+            if let Err(e) = self
+                .handle_one_push(event, &mut dirty, &mut touched, commit_proposals)
+                .await
+            {
+                result = Err(e);
+                break;
+            }
+        }
+        if let Err(e) = self.flush_dirty(&mut dirty) {
+            result = Err(e);
+        }
+        if result.is_ok() && commit_proposals {
+            for gid in touched {
+                if let Err(e) = self.commit_received(&gid).await {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
         self.end();
-        r
+        result
     }
 
-    async fn handle_push_inner(
+    /// Store groups whose pushed messages were applied in memory.
+    fn flush_dirty(&mut self, dirty: &mut Vec<(Vec<u8>, Vec<NewHistory>)>) -> Result<()> {
+        for (gid, history) in dirty.drain(..) {
+            let l = self.take(&gid)?;
+            match self.save(&gid, &l, &history, OutboxChange::None) {
+                Ok(_) => self.put(&gid, l),
+                Err(e) => {
+                    // The cache is ahead of the store: forget it.
+                    self.cache.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_received(&mut self, gid: &[u8]) -> Result<()> {
+        let mut l = self.take(gid)?;
+        if l.status == GroupStatus::Active && !l.group.pending_proposals().is_empty() {
+            self.commit_loop(gid, &mut l, CommitKind::Proposals).await?;
+        }
+        self.put(gid, l);
+        Ok(())
+    }
+
+    async fn handle_one_push(
         &mut self,
         event: ws::PushEvent,
+        dirty: &mut Vec<(Vec<u8>, Vec<NewHistory>)>,
+        touched: &mut Vec<Vec<u8>>,
         commit_proposals: bool,
     ) -> Result<()> {
         match event {
@@ -1650,12 +1722,16 @@ impl Member {
                 sender,
                 message,
             } => {
-                if self.home.group_by_id(&group_id)?.is_none() {
+                if !self.cache.contains_key(&group_id) && !self.home.has_group(&group_id)? {
                     // Perhaps a group whose Welcome is on its way.
+                    self.flush_dirty(dirty)?;
                     for gid in self.fetch_welcomes().await? {
                         self.sync_group(&gid, false).await?;
                     }
                     return Ok(());
+                }
+                if !touched.contains(&group_id) {
+                    touched.push(group_id.clone());
                 }
                 let mut l = self.take(&group_id)?;
                 if l.status == GroupStatus::Removed || seq <= l.cursor {
@@ -1663,31 +1739,45 @@ impl Member {
                     return Ok(());
                 }
                 if seq == l.cursor + 1 {
-                    let h =
-                        self.apply_entry(&mut l, seq, epoch, &content_type, &sender, &message)?;
-                    l.cursor = seq;
-                    let history: Vec<NewHistory> = h.into_iter().collect();
-                    self.save(&group_id, &l, &history, OutboxChange::None)?;
+                    let r = self.apply_entry(&mut l, seq, epoch, &content_type, &sender, &message);
+                    let slot = match dirty.iter().position(|(g, _)| *g == group_id) {
+                        Some(i) => i,
+                        None => {
+                            dirty.push((group_id.clone(), Vec::new()));
+                            dirty.len() - 1
+                        }
+                    };
+                    if let Ok(h) = r {
+                        l.cursor = seq;
+                        dirty[slot].1.extend(h);
+                        self.put(&group_id, l);
+                        Ok(())
+                    } else {
+                        // The group is unchanged by the failed message; what was applied
+                        // before it is stored by the caller.
+                        self.put(&group_id, l);
+                        r.map(|_| ())
+                    }
                 } else {
-                    self.fetch_log(&group_id, &mut l).await?;
+                    self.put(&group_id, l);
+                    self.flush_dirty(dirty)?;
+                    let mut l = self.take(&group_id)?;
+                    let r = self.fetch_log(&group_id, &mut l).await;
+                    if r.is_ok() {
+                        self.put(&group_id, l);
+                    }
+                    r
                 }
-                if commit_proposals
-                    && l.status == GroupStatus::Active
-                    && !l.group.pending_proposals().is_empty()
-                {
-                    self.commit_loop(&group_id, &mut l, CommitKind::Proposals)
-                        .await?;
-                }
-                self.put(&group_id, l);
-                Ok(())
             }
             ws::PushEvent::Welcome { .. } => {
+                self.flush_dirty(dirty)?;
                 for gid in self.fetch_welcomes().await? {
                     self.sync_group(&gid, false).await?;
                 }
                 Ok(())
             }
             ws::PushEvent::Ready | ws::PushEvent::Lagged(_) => {
+                self.flush_dirty(dirty)?;
                 self.sync_inner(commit_proposals).await
             }
             ws::PushEvent::Revoked => Err(Error::new("this client was revoked by the server")),
@@ -1753,6 +1843,7 @@ impl Member {
             authenticator: hex::encode(l.group.epoch_authenticator()),
             status: l.status,
             cursor: l.cursor,
+            state_bytes: l.group.to_bytes().len(),
         };
         self.put(gid, l);
         Ok(v)

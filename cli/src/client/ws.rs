@@ -1,7 +1,7 @@
 //! `GET /v1/subscribe`: the server's WebSocket push (best effort; the log is the truth).
 
 use super::{unb64, Api, ApiError, ApiResult};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -70,6 +70,8 @@ struct Raw {
 /// A live subscription.
 pub struct Subscription {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Set when draining a batch hit the end of the stream or an error: reported next.
+    ended: Option<ApiResult<()>>,
 }
 
 impl std::fmt::Debug for Subscription {
@@ -105,10 +107,41 @@ pub async fn subscribe(api: &Api) -> ApiResult<Subscription> {
             },
             other => ApiError::Network(other.to_string()),
         })?;
-    Ok(Subscription { stream })
+    Ok(Subscription {
+        stream,
+        ended: None,
+    })
 }
 
 impl Subscription {
+    /// The next event and every other one already received, up to `max`; `Ok(None)` when
+    /// the server closed the subscription.
+    pub async fn next_batch(&mut self, max: usize) -> ApiResult<Option<Vec<PushEvent>>> {
+        if let Some(end) = self.ended.take() {
+            end?;
+            return Ok(None);
+        }
+        let Some(first) = self.next().await? else {
+            return Ok(None);
+        };
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match self.next().now_or_never() {
+                None => break,
+                Some(Ok(Some(e))) => batch.push(e),
+                Some(Ok(None)) => {
+                    self.ended = Some(Ok(()));
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.ended = Some(Err(e));
+                    break;
+                }
+            }
+        }
+        Ok(Some(batch))
+    }
+
     /// The next event; `Ok(None)` when the server closed the subscription.
     pub async fn next(&mut self) -> ApiResult<Option<PushEvent>> {
         loop {
