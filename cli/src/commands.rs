@@ -161,6 +161,21 @@ fn default_home() -> PathBuf {
 
 /// Run a client command; errors are one line on stderr and exit code 1.
 pub fn run(command: ClientCommand, home: Option<PathBuf>, server: Option<String>) -> ExitCode {
+    // `cohort sync | head`: a closed stdout ends the command quietly, not with a panic
+    // report (println! panics on EPIPE, and SIGPIPE is ignored by the Rust runtime).
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") {
+            std::process::exit(1);
+        }
+        default_hook(info);
+    }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -336,7 +351,7 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
         }
         GroupAction::Update { name, gate } => {
             let gated = gate.is_some();
-            m.commit_gate = gate;
+            m.commit_gate = gate.map(crate::member::CommitGate::File);
             let spinner = Spinner::start("committing a key update");
             let r = m.update(&name).await;
             drop(spinner);
@@ -387,6 +402,7 @@ async fn watch(m: &mut Member) -> Result<()> {
     loop {
         let session = async {
             let mut sub = m.subscribe().await?;
+            backoff = Duration::from_millis(500);
             loop {
                 let Some(events) = sub.next_batch(256).await? else {
                     return Ok::<(), Error>(());

@@ -5,7 +5,7 @@
 //! members disagree on the epoch authenticator at the end, or a message went missing.
 
 use crate::error::{Error, Result};
-use crate::member::{Event, Member};
+use crate::member::{CommitGate, Event, Member};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -82,7 +82,7 @@ fn ms(d: Duration) -> String {
 
 fn step(label: &str, what: &str, epoch: u64, members: usize, took: Duration) {
     println!(
-        "{label:<9} {what:<58} epoch {epoch:>2}  {members} members  {:>9}",
+        "{label:<9} {what:<62} epoch {epoch:>2}  {members} members  {:>9}",
         ms(took)
     );
 }
@@ -193,12 +193,11 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
             _home: home,
         });
     }
-    step(
+    println!(
+        "{:<9} {:<62} {:>30}",
         "register",
         "alice bob carol dave erin: X.509 via CSR, 3+1 KeyPackages each",
-        0,
-        0,
-        t.elapsed(),
+        ms(t.elapsed())
     );
 
     // 2. alice creates the group and adds bob, carol and dave in one commit.
@@ -260,6 +259,10 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
     //    gets 409, processes the winner and commits again.
     let t = Instant::now();
     let (carol, dave) = two(&mut clients, "carol", "dave")?;
+    // Both build their commit for the current epoch, then post at the same moment.
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    carol.commit_gate = Some(CommitGate::Barrier(barrier.clone()));
+    dave.commit_gate = Some(CommitGate::Barrier(barrier));
     let (rc, rd) = tokio::join!(carol.update(GROUP), dave.update(GROUP));
     let (rc, rd) = (rc?, rd?);
     tally.time("commit", t.elapsed());

@@ -265,9 +265,18 @@ pub struct Member {
     resend: Vec<Vec<u8>>,
     /// Counters.
     pub stats: Stats,
-    /// Test hook: once the first commit is built, print `commit ready` and hold its post
-    /// until this file exists (racers then post commits built for one epoch at once).
-    pub commit_gate: Option<std::path::PathBuf>,
+    /// Hold the next commit, once built, at this gate before posting it (racers then post
+    /// commits built for one epoch at once): for tests and the demo's race.
+    pub commit_gate: Option<CommitGate>,
+}
+
+/// Where a built commit waits before it is posted.
+#[derive(Debug, Clone)]
+pub enum CommitGate {
+    /// Print `commit ready for epoch N`, then wait until this file exists.
+    File(std::path::PathBuf),
+    /// Wait for the other parties of this barrier.
+    Barrier(Arc<tokio::sync::Barrier>),
 }
 
 impl fmt::Debug for Member {
@@ -1049,8 +1058,9 @@ impl Member {
             }
             let out = l.group.commit(options, &NoPsks)?;
             self.save(gid, l, &[], OutboxChange::None)?;
-            if attempt == 0 {
-                if let Some(gate) = &self.commit_gate {
+            match self.commit_gate.take() {
+                None => {}
+                Some(CommitGate::File(gate)) => {
                     use std::io::Write;
                     println!("commit ready for epoch {}", l.group.epoch());
                     let _ = std::io::stdout().flush();
@@ -1058,6 +1068,9 @@ impl Member {
                     while !gate.exists() && start.elapsed() < Duration::from_secs(120) {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
+                }
+                Some(CommitGate::Barrier(b)) => {
+                    b.wait().await;
                 }
             }
             let post = PostMessage {
@@ -1274,7 +1287,7 @@ impl Member {
                 Err(e) => return Err(e.into()),
             };
             if let Some(first) = page.first_seq {
-                if first > l.cursor + 1 && l.cursor > 0 {
+                if first > l.cursor.saturating_add(1) && l.cursor > 0 {
                     self.warn(format!(
                         "[{}] {} messages expired on the server before we fetched them",
                         l.name,
@@ -1285,7 +1298,11 @@ impl Member {
             let n = page.messages.len();
             let mut history = Vec::new();
             let mut failure = None;
+            let start_cursor = l.cursor;
             for entry in page.messages {
+                if entry.seq <= l.cursor {
+                    continue; // not after our cursor: a confused or hostile reply
+                }
                 let Some(bytes) = client::unb64(&entry.message) else {
                     self.warn(format!(
                         "[{}] seq {}: message is not base64",
@@ -1321,6 +1338,12 @@ impl Member {
             }
             if (n as u32) < PAGE {
                 return Ok(());
+            }
+            if l.cursor == start_cursor {
+                return Err(Error::new(format!(
+                    "[{}] the server's log does not advance past seq {}",
+                    l.name, l.cursor
+                )));
             }
         }
     }
@@ -1510,6 +1533,9 @@ impl Member {
                     Ok(None) => {}
                     Err(e) => self.warn(format!("could not join from a Welcome: {e}")),
                 }
+            }
+            if upto == cursor {
+                return Ok(joined); // nothing after the cursor: do not ask again
             }
             self.home.set_welcome_cursor(upto)?;
             self.api.ack_welcomes(upto).await?;
@@ -1738,7 +1764,7 @@ impl Member {
                     self.put(&group_id, l);
                     return Ok(());
                 }
-                if seq == l.cursor + 1 {
+                if seq == l.cursor.saturating_add(1) {
                     let r = self.apply_entry(&mut l, seq, epoch, &content_type, &sender, &message);
                     let slot = match dirty.iter().position(|(g, _)| *g == group_id) {
                         Some(i) => i,
@@ -1866,5 +1892,166 @@ impl Member {
     /// `(ordinary, last-resort)` KeyPackage secrets held locally.
     pub fn local_key_packages(&self) -> Result<(u64, u64)> {
         self.home.key_package_counts()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cohort_server::authority::CertificateAuthority;
+
+    struct Id {
+        key: SignaturePrivateKey,
+        credential: Credential,
+    }
+
+    fn enroll(ca: &CertificateAuthority, suite: &Suite, client_id: &str) -> Id {
+        let key = suite.generate_signature_key_pair().unwrap();
+        let csr = certificate_request(&key, client_id).unwrap();
+        let cert = ca.issue(&csr, client_id, 1).unwrap();
+        Id {
+            credential: x509_credential(&[cert.der]),
+            key,
+        }
+    }
+
+    fn config(root: &[u8]) -> GroupConfig {
+        GroupConfig {
+            credential_validator: Some(SharedValidator::new(AsValidator {
+                root: Arc::new(root.to_vec()),
+            })),
+            ..GroupConfig::default()
+        }
+    }
+
+    fn key_package(suite: &Suite, id: &Id) -> KeyPackageSecrets {
+        KeyPackageSecrets::generate(
+            suite,
+            id.credential.clone(),
+            &id.key,
+            &KeyPackageOptions::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn validator_accepts_only_certificates_of_the_pinned_root_for_the_leaf_key() {
+        let suite = Suite::new(DEFAULT_SUITE).unwrap();
+        let (ca, _) = CertificateAuthority::generate("A", 1).unwrap();
+        let (other, _) = CertificateAuthority::generate("B", 1).unwrap();
+        let alice = enroll(&ca, &suite, "alice/1");
+        let mallory = enroll(&other, &suite, "alice/1");
+        let v = AsValidator {
+            root: Arc::new(ca.root_der().to_vec()),
+        };
+        assert!(v.validate(&alice.credential, alice.key.public_key()));
+        assert!(!v.validate(&mallory.credential, mallory.key.public_key()));
+        assert!(!v.validate(&alice.credential, mallory.key.public_key()));
+        let basic = Credential::Basic {
+            identity: cohort::codec::Bytes(b"mls:alice/1".to_vec()),
+        };
+        assert!(!v.validate(&basic, alice.key.public_key()));
+    }
+
+    #[test]
+    fn join_and_commits_refuse_leaves_of_another_authority() {
+        let suite = Suite::new(DEFAULT_SUITE).unwrap();
+        let (ca, _) = CertificateAuthority::generate("A", 1).unwrap();
+        let (other, _) = CertificateAuthority::generate("B", 1).unwrap();
+        let root = ca.root_der().to_vec();
+        let alice = enroll(&ca, &suite, "alice/1");
+        let bob = enroll(&ca, &suite, "bob/1");
+        let mallory = enroll(&other, &suite, "mallory/1");
+
+        // A group whose creator is certified by another authority: bob refuses the Welcome.
+        let mut foreign = Group::create(
+            suite.id(),
+            b"g1".to_vec(),
+            mallory.credential.clone(),
+            mallory.key.clone(),
+            GroupOptions::default(),
+        )
+        .unwrap();
+        let kp = key_package(&suite, &bob);
+        let out = foreign
+            .commit(
+                CommitOptions {
+                    add: vec![kp.key_package.clone()],
+                    ..CommitOptions::default()
+                },
+                &NoPsks,
+            )
+            .unwrap();
+        let welcome = out.welcome.unwrap();
+        let join = |config| {
+            Group::join(
+                &welcome,
+                &kp,
+                &NoPsks,
+                JoinOptions {
+                    config,
+                    ..JoinOptions::default()
+                },
+            )
+        };
+        assert!(join(config(&root)).is_err());
+        assert!(join(GroupConfig::default()).is_ok()); // the same Welcome, no AS check
+
+        // In a group of ours, a commit adding a foreign leaf is refused by the member.
+        let mut group = Group::create(
+            suite.id(),
+            b"g2".to_vec(),
+            alice.credential.clone(),
+            alice.key.clone(),
+            GroupOptions {
+                config: config(&root),
+                ..GroupOptions::default()
+            },
+        )
+        .unwrap();
+        let kp = key_package(&suite, &bob);
+        let out = group
+            .commit(
+                CommitOptions {
+                    add: vec![kp.key_package.clone()],
+                    ..CommitOptions::default()
+                },
+                &NoPsks,
+            )
+            .unwrap();
+        group.confirm_pending_commit().unwrap();
+        let mut bob_group = Group::join(
+            out.welcome.as_ref().unwrap(),
+            &kp,
+            &NoPsks,
+            JoinOptions {
+                config: config(&root),
+                ..JoinOptions::default()
+            },
+        )
+        .unwrap();
+        // alice's own commit API also refuses to add it...
+        let bad = key_package(&suite, &mallory);
+        assert!(group
+            .commit(
+                CommitOptions {
+                    add: vec![bad.key_package.clone()],
+                    ..CommitOptions::default()
+                },
+                &NoPsks,
+            )
+            .is_err());
+        // ...and when a member without the check commits it, bob refuses the commit.
+        let mut lax = Group::from_bytes(&group.to_bytes(), None).unwrap();
+        let out = lax
+            .commit(
+                CommitOptions {
+                    add: vec![bad.key_package],
+                    ..CommitOptions::default()
+                },
+                &NoPsks,
+            )
+            .unwrap();
+        assert!(bob_group.process_message(out.commit, &NoPsks).is_err());
     }
 }

@@ -20,4 +20,13 @@ fn demo_runs_and_members_agree() {
     );
     assert!(stdout.contains("erin joins by external commit"), "{stdout}");
     assert!(stdout.contains("summary"), "{stdout}");
+    // The race step: both commits built for one epoch, one lost and was retried.
+    assert!(
+        stdout.contains("carol and dave update at once: 1 lost the epoch and retried"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("7 sent, 20 delivered (expected 20)"),
+        "{stdout}"
+    );
 }
