@@ -410,8 +410,8 @@ impl Member {
             client_id: id.client_id.clone(),
             suite,
             signer,
-            // The leaf alone: peers hold the root already (RFC 9420 §5.3.1 lets the chain
-            // stop short of the trust anchor), and every leaf of every tree carries it.
+            // The leaf alone: peers hold the root already (RFC 9420 §5.3 lets a chain omit
+            // certificates peers already possess), and every leaf of every tree carries it.
             credential: x509_credential(&id.chain[..id.chain.len().min(1)]),
             validator: SharedValidator::new(AsValidator { root: root.clone() }),
             root,
@@ -810,8 +810,8 @@ impl Member {
         r
     }
 
-    /// Leave: propose our own removal (RFC 9420 §12.1.3: a member cannot commit its own
-    /// Remove); the next member to commit removes us.
+    /// Leave: propose our own removal (a Remove proposal, RFC 9420 §12.1.3; a commit that
+    /// removes its own committer is invalid, §12.2); the next member to commit removes us.
     pub async fn leave(&mut self, name: &str) -> Result<()> {
         self.begin().await?;
         let r = self.leave_inner(name).await;
