@@ -280,9 +280,15 @@ impl Api {
     /// A client for `base` (e.g. `http://127.0.0.1:8080`).
     pub fn new(base: &str, token: Option<String>) -> Result<Api, crate::error::Error> {
         let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
+        if base.starts_with("https://") {
+            return Err(crate::error::Error::new(
+                "this build of cohort speaks plain HTTP only: reach a TLS server through a \
+                 local TLS proxy (http://127.0.0.1:PORT)",
+            ));
+        }
+        if !base.starts_with("http://") {
             return Err(crate::error::Error::new(format!(
-                "server URL must start with http:// or https://: {base}"
+                "server URL must start with http://: {base}"
             )));
         }
         let http = reqwest::Client::builder()
