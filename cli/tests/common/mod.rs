@@ -45,7 +45,7 @@ pub fn server_bin() -> PathBuf {
         if profile_dir == "release" {
             cmd.arg("--release");
         }
-        if !candidate.exists() {
+        if !candidate.exists() || stale(&candidate) {
             let status = cmd.status().expect("run cargo build for cohort-server");
             assert!(status.success(), "building cohort-server failed");
         }
@@ -57,6 +57,33 @@ pub fn server_bin() -> PathBuf {
         candidate
     })
     .clone()
+}
+
+/// Whether a source file of the server or of the library is newer than `binary`.
+fn stale(binary: &Path) -> bool {
+    fn newest(dir: &Path, best: &mut Option<std::time::SystemTime>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                newest(&path, best);
+            } else if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
+                if best.is_none_or(|b| t > b) {
+                    *best = Some(t);
+                }
+            }
+        }
+    }
+    let Ok(built) = std::fs::metadata(binary).and_then(|m| m.modified()) else {
+        return true;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut best = None;
+    newest(&root.join("server").join("src"), &mut best);
+    newest(&root.join("src"), &mut best);
+    best.is_some_and(|t| t > built)
 }
 
 /// A spawned `cohort-server --open` process.
