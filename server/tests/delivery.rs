@@ -442,12 +442,15 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     assert!(resp.json::<Value>().await.unwrap()["error"].is_string());
-    // Oversized body: 413 with a JSON error.
+    // Oversized body: 413 with a JSON error. The server answers without reading the body and
+    // closes the connection, so this request must not go back to the pool: a later request
+    // on that connection would fail with a broken pipe.
     let big = json!({ "message": "A".repeat(200_000) });
     let resp = srv
         .http
         .post(srv.url(&format!("/v1/groups/{g}/messages")))
         .bearer_auth(&alice.token)
+        .header(reqwest::header::CONNECTION, "close")
         .json(&big)
         .send()
         .await
