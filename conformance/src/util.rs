@@ -2,12 +2,6 @@
 
 use serde_json::Value;
 
-/// The checker of a file that Cohort cannot run yet: every case fails.
-#[allow(dead_code)]
-pub fn not_implemented(_: &Value) -> Result<(), String> {
-    Err("not implemented yet".into())
-}
-
 /// A hex-encoded field of a case.
 #[allow(dead_code)]
 pub fn hex_field(case: &Value, key: &str) -> Result<Vec<u8>, String> {

@@ -9,12 +9,12 @@ use super::proposals::{
 };
 use super::psk::PskStore;
 use super::state::{Group, PastEpoch};
-use crate::codec::{Bytes, Decode};
+use crate::codec::Bytes;
 use crate::crypto::Secret;
 use crate::error::{Error, Result, Rule};
 use crate::framing::{
     unprotect_private, unprotect_public, Content, MLSMessage, MLSMessageBody, Sender,
-    VerifiedContent, WireFormat,
+    VerifiedContent,
 };
 use crate::messages::{Commit, GroupContext, LeafNode, Proposal, ProposalOrRef, ReInit};
 use crate::schedule::key_schedule::external_init_receiver;
@@ -516,14 +516,4 @@ fn check_resync(
         }
     }
     Ok(())
-}
-
-/// Decode and process bytes from the network in one step.
-pub fn decode_message(bytes: &[u8]) -> Result<MLSMessage> {
-    Ok(MLSMessage::decode_exact(bytes)?)
-}
-
-/// The wire format a message arrived in, for policy checks by the caller.
-pub fn wire_format_of(message: &MLSMessage) -> WireFormat {
-    message.wire_format()
 }
