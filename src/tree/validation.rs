@@ -4,10 +4,10 @@
 //! non-blank parent must be parent-hash valid, every leaf is validated as a LeafNode, and the
 //! unmerged-leaf lists and key uniqueness are checked. Each failure is a distinct [`Rule`].
 //!
-//! Checks run cheapest first and in a fixed order, so a tree broken in one way always fails
-//! with the same rule. Leaf signatures, which dominate the cost, are spread over the
-//! available cores with scoped threads (no global pool); each is verified singly so that the
-//! verdict does not depend on batching.
+//! Checks have a fixed order, so a tree broken in one way always fails with the same rule.
+//! Leaf signatures, which dominate the cost, are spread over the available cores with scoped
+//! threads (no global pool) while the structural checks run; each is verified singly so
+//! that the verdict does not depend on batching.
 
 use super::hashes::leaf_span;
 use super::math;
@@ -15,9 +15,14 @@ use super::ratchet_tree::{NodeRef, RatchetTree};
 use crate::error::{Error, Result, Rule};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSourceData, RequiredCapabilities};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Fewer leaves than this per thread are not worth a thread.
 const MIN_LEAVES_PER_THREAD: usize = 32;
+
+/// Leaves a signature thread takes at a time: small enough to balance the cores, large
+/// enough that the shared counter is touched once per ~1 ms of work.
+const SIGNATURE_BLOCK: usize = 32;
 
 /// The application's credential check (§5.3.1): given a leaf index and its leaf node,
 /// whether the Authentication Service accepts the credential for that signature key.
@@ -48,19 +53,25 @@ impl<'a> TreeValidationContext<'a> {
 }
 
 impl RatchetTree {
-    /// Verify the integrity of a received ratchet tree (§12.4.3.1), in this order: the tree
-    /// hash, the unmerged-leaf lists, the uniqueness of keys, each leaf's contents against
-    /// its capabilities and the group, the parent hashes of every non-blank parent, and
-    /// every leaf signature.
+    /// Verify the integrity of a received ratchet tree (§12.4.3.1). The verdict is the first
+    /// failure in this order: the tree hash, the unmerged-leaf lists, the uniqueness of keys,
+    /// each leaf's contents against its capabilities and the group, the parent hashes of
+    /// every non-blank parent, and every leaf signature.
+    ///
+    /// Leaf signatures dominate the cost, so they are verified on every core while this
+    /// thread runs the structural checks alongside; the order above still decides which
+    /// failure is reported.
     pub fn validate(&mut self, ctx: &TreeValidationContext<'_>) -> Result<()> {
         if self.tree_hash() != ctx.group_context.tree_hash.as_slice() {
             return Err(Rule::TreeHashMismatch.into());
         }
-        self.check_unmerged_leaves()?;
-        self.check_unique_keys()?;
-        self.check_leaf_contents(ctx)?;
-        self.verify_parent_hashes()?;
-        self.verify_leaf_signatures(&ctx.group_context.group_id)
+        let tree = &*self;
+        tree.leaf_signatures_alongside(&ctx.group_context.group_id, || {
+            tree.check_unmerged_leaves()?;
+            tree.check_unique_keys()?;
+            tree.check_leaf_contents(ctx)?;
+            tree.check_parent_hashes()
+        })
     }
 
     /// §7.1 and §12.4.3.1: each parent's `unmerged_leaves` is strictly increasing, and each
@@ -206,6 +217,11 @@ impl RatchetTree {
     /// at the first valid chain.
     pub fn verify_parent_hashes(&mut self) -> Result<()> {
         self.refresh_hashes();
+        self.check_parent_hashes()
+    }
+
+    /// [`Self::verify_parent_hashes`] on a tree whose hash cache is already fresh.
+    fn check_parent_hashes(&self) -> Result<()> {
         let mut res = Vec::new();
         for (p, _) in self.parent_nodes() {
             coverage_verdict(self.parent_hash_coverage(p, &mut res)?)?;
@@ -264,42 +280,66 @@ impl RatchetTree {
     }
 
     /// §7.3: every leaf's signature verifies over its LeafNodeTBS, with `group_id` and the
-    /// leaf's index for `update` and `commit` sources. Chunks of leaves are verified on
-    /// scoped threads, one per available core.
+    /// leaf's index for `update` and `commit` sources.
     pub fn verify_leaf_signatures(&self, group_id: &[u8]) -> Result<()> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = self
-            .leaves
-            .len()
-            .div_ceil(threads)
-            .max(MIN_LEAVES_PER_THREAD);
-        let check_chunk = |start: usize| -> bool {
-            let end = (start + chunk).min(self.leaves.len());
-            (start..end).all(|i| match self.leaf(i as u32) {
-                None => true,
-                Some(leaf) => self.leaf_signature_ok(leaf, group_id, i as u32),
-            })
+        self.leaf_signatures_alongside(group_id, || Ok(()))
+    }
+
+    /// Verify every leaf signature while `side` runs on this thread; `side`'s error wins.
+    ///
+    /// Blocks of leaves are handed out from a shared counter to one scoped thread per core
+    /// (no global pool), this thread joining in once `side` is done, so the cores stay
+    /// balanced whatever `side` costs. Each signature is verified singly, so the verdict
+    /// never depends on batching or scheduling; the first failure stops the others early.
+    fn leaf_signatures_alongside(
+        &self,
+        group_id: &[u8],
+        side: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        let n = self.leaves.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(n.div_ceil(MIN_LEAVES_PER_THREAD))
+            .max(1);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let work = || {
+            while !failed.load(Ordering::Relaxed) {
+                let start = next.fetch_add(SIGNATURE_BLOCK, Ordering::Relaxed);
+                if start >= n {
+                    return;
+                }
+                let end = (start + SIGNATURE_BLOCK).min(n);
+                let ok = (start..end).all(|i| match self.leaf(i as u32) {
+                    None => true,
+                    Some(leaf) => self.leaf_signature_ok(leaf, group_id, i as u32),
+                });
+                if !ok {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
         };
-        let starts: Vec<usize> = (0..self.leaves.len()).step_by(chunk).collect();
-        let all_ok = match starts.split_first() {
-            None => true,
-            Some((&mine, [])) => check_chunk(mine),
-            Some((&mine, others)) => std::thread::scope(|s| {
-                let handles: Vec<_> = others
-                    .iter()
-                    .map(|&start| s.spawn(move || check_chunk(start)))
-                    .collect();
-                let ok = check_chunk(mine);
-                // A chunk whose thread died counts as failed, never as verified.
-                handles
-                    .into_iter()
-                    .fold(ok, |acc, h| h.join().unwrap_or(false) && acc)
-            }),
-        };
-        if all_ok {
-            Ok(())
-        } else {
+        let side_result = std::thread::scope(|s| {
+            let workers: Vec<_> = (1..threads).map(|_| s.spawn(&work)).collect();
+            let side_result = side();
+            if side_result.is_err() {
+                // The verdict is already this error: no need to finish the signatures.
+                failed.store(true, Ordering::Relaxed);
+            }
+            work();
+            for worker in workers {
+                // A block whose thread died counts as failed, never as verified.
+                if worker.join().is_err() {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            }
+            side_result
+        });
+        side_result?;
+        if failed.load(Ordering::Relaxed) {
             Err(Rule::LeafNodeSignature.into())
+        } else {
+            Ok(())
         }
     }
 

@@ -146,6 +146,19 @@ fn bad_signature_in_the_first_leaf_is_found() {
 }
 
 #[test]
+fn structural_fault_outranks_a_bad_signature() {
+    // §12.4.3.1: signatures are verified alongside the structural checks, but the verdict
+    // must not depend on which finishes first: the fixed order reports the structural rule.
+    let mut b = thousand_with_bad_signature(3);
+    let mut leaf = b.tree.leaf(7).unwrap().clone();
+    leaf.signature_key = b.tree.leaf(8).unwrap().signature_key.clone();
+    b.tree.set_leaf(7, leaf).unwrap();
+    for _ in 0..5 {
+        assert_rule(b.validate(), Rule::DuplicateSignatureKey, "7.3");
+    }
+}
+
+#[test]
 fn vector_tree_checked_against_another_group_id_is_rejected() {
     let case = &vector_trees()[2];
     let mut tree = case.load();
