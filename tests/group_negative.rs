@@ -119,8 +119,7 @@ fn s12_2_add_of_a_client_already_in_the_group() {
         .commit(
             CommitOptions {
                 remove: vec![2],
-                add: vec![again.key_package.clone()],
-                ..Default::default()
+                ..adding([&again])
             },
             &NoPsks,
         )
@@ -516,16 +515,7 @@ fn s5_3_1_credential_rejected_on_add() {
     let kp = key_package("mallory");
     bob_rejects(&mut t, vec![add(&kp)], Rule::CredentialRejected);
     // The committer's side refuses to build it too.
-    let err = t
-        .alice
-        .commit(
-            CommitOptions {
-                add: vec![kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap_err();
+    let err = t.alice.commit(adding([&kp]), &NoPsks).unwrap_err();
     assert_eq!(err, Error::Invalid(Rule::CredentialRejected));
 }
 
@@ -572,16 +562,7 @@ fn s7_3_expired_key_package_in_add() {
             .unwrap();
     let mut t = trio();
     bob_rejects(&mut t, vec![add(&expired)], Rule::KeyPackageLifetime);
-    let err = t
-        .alice
-        .commit(
-            CommitOptions {
-                add: vec![expired.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap_err();
+    let err = t.alice.commit(adding([&expired]), &NoPsks).unwrap_err();
     assert_eq!(err, Error::Invalid(Rule::KeyPackageLifetime));
     // A receiver that does not check lifetimes gets past it (to the forged tag).
     let mut t = trio_with(GroupConfig {

@@ -224,15 +224,7 @@ fn s5_3_1_credential_rejected_in_a_welcome_tree() {
     let mut alice = create(b"cred", "alice", GroupOptions::default());
     let mallory = key_package("mallory");
     let bob = key_package("bob");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![mallory.key_package.clone(), bob.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
+    let out = alice.commit(adding([&mallory, &bob]), &NoPsks).unwrap();
     let err = Group::join(
         &out.welcome.unwrap(),
         &bob,

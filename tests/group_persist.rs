@@ -10,34 +10,13 @@ use cohort::group::{
 };
 use support::*;
 
-/// Alice, Bob and Carol in one group.
-fn trio() -> (Group, Group, Group) {
-    let mut alice = create(b"persist", "alice", GroupOptions::default());
-    let bob_kp = key_package("bob");
-    let carol_kp = key_package("carol");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone(), carol_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
-    alice.confirm_pending_commit().unwrap();
-    let welcome = out.welcome.unwrap();
-    let bob = Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default()).unwrap();
-    let carol = Group::join(&welcome, &carol_kp, &NoPsks, JoinOptions::default()).unwrap();
-    (alice, bob, carol)
-}
-
 fn restore(g: &Group) -> Group {
     Group::from_bytes(&g.to_bytes(), None).unwrap()
 }
 
 #[test]
 fn restore_mid_scenario_and_keep_going() {
-    let (mut alice, mut bob, mut carol) = trio();
+    let [mut alice, mut bob, mut carol] = three(b"persist");
     chat(&mut alice, &mut [&mut bob, &mut carol], b"one", &NoPsks);
 
     // Bob has an Update proposal of his own in flight; Carol has a pending commit.
@@ -70,7 +49,7 @@ fn restore_mid_scenario_and_keep_going() {
 
 #[test]
 fn a_message_read_before_persisting_cannot_be_read_after_restoring() {
-    let (mut alice, mut bob, _) = trio();
+    let [mut alice, mut bob, _] = three(b"persist");
     let m = alice.send_application(b"once", b"").unwrap();
     assert!(matches!(
         deliver(&mut bob, &m, &NoPsks),
@@ -92,7 +71,7 @@ fn a_message_read_before_persisting_cannot_be_read_after_restoring() {
 
 #[test]
 fn truncated_or_corrupted_state_is_a_typed_error() {
-    let (alice, _, _) = trio();
+    let [alice, _, _] = three(b"persist");
     let blob = alice.to_bytes();
     for len in 0..blob.len() {
         let err = Group::from_bytes(&blob[..len], None).unwrap_err();
@@ -118,7 +97,7 @@ fn truncated_or_corrupted_state_is_a_typed_error() {
 
 #[test]
 fn a_consistent_blob_of_another_version_is_unsupported() {
-    let (alice, _, _) = trio();
+    let [alice, _, _] = three(b"persist");
     let mut blob = alice.to_bytes().to_vec();
     let body_end = blob.len() - 32;
     blob[9] = 2; // version 1 -> 2, right after the 8-byte magic
@@ -137,15 +116,7 @@ fn key_package_secrets_round_trip_and_join() {
     let blob = bob_kp.to_bytes();
     let restored = KeyPackageSecrets::from_bytes(&blob).unwrap();
     assert_eq!(restored.key_package, bob_kp.key_package);
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
+    let out = alice.commit(adding([&bob_kp]), &NoPsks).unwrap();
     alice.confirm_pending_commit().unwrap();
     let bob = Group::join(
         &out.welcome.unwrap(),

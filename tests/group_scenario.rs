@@ -50,22 +50,7 @@ fn join_options() -> JoinOptions<'static> {
 
 #[test]
 fn create_add_message_update_remove() {
-    let mut alice = create(b"group-1", "alice", GroupOptions::default());
-    let bob_kp = key_package("bob");
-    let carol_kp = key_package("carol");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone(), carol_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
-    alice.confirm_pending_commit().unwrap();
-    let welcome = out.welcome.expect("welcome for new members");
-    let mut bob = Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default()).unwrap();
-    let mut carol = Group::join(&welcome, &carol_kp, &NoPsks, JoinOptions::default()).unwrap();
+    let [mut alice, mut bob, mut carol] = three(b"group-1");
     assert_agree(&[&alice, &bob, &carol]);
     assert_eq!(alice.member_count(), 3);
 
@@ -143,15 +128,7 @@ fn full_lifecycle() {
 
     // Add by value.
     let bob_kp = key_package("bob");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &psks,
-        )
-        .unwrap();
+    let out = alice.commit(adding([&bob_kp]), &psks).unwrap();
     alice.confirm_pending_commit().unwrap();
     let mut bob = Group::join(&out.welcome.unwrap(), &bob_kp, &psks, join_options()).unwrap();
     assert_agree(&[&alice, &bob]);
@@ -476,22 +453,7 @@ fn full_lifecycle() {
 
 #[test]
 fn concurrent_commits_the_loser_retries() {
-    let mut alice = create(b"race", "alice", GroupOptions::default());
-    let bob_kp = key_package("bob");
-    let carol_kp = key_package("carol");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone(), carol_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
-    alice.confirm_pending_commit().unwrap();
-    let welcome = out.welcome.unwrap();
-    let mut bob = Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default()).unwrap();
-    let mut carol = Group::join(&welcome, &carol_kp, &NoPsks, JoinOptions::default()).unwrap();
+    let [mut alice, mut bob, mut carol] = three(b"race");
 
     // Both commit in the same epoch; the DS orders Alice's first and rejects Bob's.
     let a = alice.commit(CommitOptions::default(), &NoPsks).unwrap();
@@ -517,25 +479,7 @@ fn concurrent_commits_the_loser_retries() {
 
 #[test]
 fn late_application_message_from_a_past_epoch_decrypts() {
-    let mut alice = create(b"late", "alice", GroupOptions::default());
-    let bob_kp = key_package("bob");
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
-    alice.confirm_pending_commit().unwrap();
-    let mut bob = Group::join(
-        &out.welcome.unwrap(),
-        &bob_kp,
-        &NoPsks,
-        JoinOptions::default(),
-    )
-    .unwrap();
+    let ([mut alice, mut bob], _) = members(b"late", ["alice", "bob"], GroupConfig::default());
     let late = bob
         .send_application(b"sent before the commit", b"")
         .unwrap();

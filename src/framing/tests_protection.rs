@@ -1,11 +1,13 @@
 //! Protection tests (RFC 9420 §6.1–§6.3): round trips for every suite and one negative test
-//! per receipt check, each asserting the typed error and naming its section.
+//! per receipt check, each asserting the typed error and naming its section. Each negative
+//! case goes through `rejected` (exactly `Error::Invalid(rule)`, the rule's section in the
+//! failure message); most are rows of an `Edit` table of changes to one valid message.
 
 use super::private::protect_private_with_guard;
 use super::*;
 use crate::codec::{Bytes, Decode, Encode};
 use crate::crypto::{CipherSuite, Secret, SignaturePrivateKey, Suite};
-use crate::error::{Error, Rule};
+use crate::error::{Error, Result, Rule};
 use crate::messages::tests::{fixtures, unhex};
 use crate::messages::{
     Add, Commit, Credential, Extension, ExtensionType, Extensions, ExternalSender, GroupContext,
@@ -13,9 +15,13 @@ use crate::messages::{
 };
 use crate::schedule::secret_tree::sender_data_key_nonce;
 use crate::schedule::{RatchetKind, SecretTree, SecretTreeConfig};
+use std::fmt::{Debug, Display};
 
 const N_LEAVES: u32 = 4;
 const SENDER: u32 = 1;
+const MEMBER: Sender = Sender::Member(SENDER);
+const PUBLIC: WireFormat = WireFormat::PublicMessage;
+const PRIVATE: WireFormat = WireFormat::PrivateMessage;
 
 /// One epoch of a group as both sender and receiver see it.
 struct Epoch {
@@ -49,12 +55,8 @@ impl Epoch {
     }
 
     fn tree(&self) -> SecretTree {
-        SecretTree::new(
-            self.suite,
-            self.encryption_secret.clone(),
-            N_LEAVES,
-            SecretTreeConfig::default(),
-        )
+        let config = SecretTreeConfig::default();
+        SecretTree::new(self.suite, self.encryption_secret.clone(), N_LEAVES, config)
     }
 
     /// Signature keys by leaf: only `SENDER` is occupied.
@@ -72,116 +74,104 @@ impl Epoch {
         }
     }
 
+    /// `content` from `from`, signed with `self.signer`, over the group context when the
+    /// sender's signature covers it (§6.1).
+    fn sign(&self, wf: WireFormat, from: Sender, content: Content) -> Result<AuthenticatedContent> {
+        let context = from.signs_group_context().then_some(&self.context);
+        let framed = self.framed(from, content);
+        sign_content(&self.suite, &self.signer, wf, framed, context)
+    }
+
     /// Signed member content, with a confirmation tag if it is a commit.
-    fn signed(&self, wire_format: WireFormat, content: Content) -> AuthenticatedContent {
-        let mut ac = sign_content(
-            &self.suite,
-            &self.signer,
-            wire_format,
-            self.framed(Sender::Member(SENDER), content),
-            Some(&self.context),
-        )
-        .unwrap();
+    fn signed(&self, wf: WireFormat, content: Content) -> AuthenticatedContent {
+        let mut ac = self.sign(wf, MEMBER, content).unwrap();
         if ac.content.content_type() == ContentType::Commit {
             ac.auth.confirmation_tag = Some(Bytes(vec![9; self.suite.hash_len()]));
         }
         ac
     }
 
+    /// `ac` protected as a member's PublicMessage of this epoch.
+    fn tag(&self, ac: AuthenticatedContent) -> Result<PublicMessage> {
+        let (context, key) = (Some(&self.context), Some(&self.membership_key));
+        protect_public(&self.suite, ac, context, key)
+    }
+
     fn public(&self, content: Content) -> PublicMessage {
-        let ac = self.signed(WireFormat::PublicMessage, content);
-        protect_public(
-            &self.suite,
-            ac,
-            Some(&self.context),
-            Some(&self.membership_key),
-        )
-        .unwrap()
+        self.tag(self.signed(PUBLIC, content)).unwrap()
     }
 
-    fn unprotect_public(&self, m: PublicMessage) -> crate::Result<VerifiedContent> {
-        unprotect_public(
-            &self.suite,
-            m,
-            &self.context,
-            &self.membership_key,
-            self.member_key(),
-        )
+    /// A non-member's PublicMessage (no membership tag).
+    fn external(&self, from: Sender, content: Content) -> Result<PublicMessage> {
+        let ac = self.sign(PUBLIC, from, content)?;
+        protect_public(&self.suite, ac, None, None)
     }
 
-    fn private(&self, content: Content, tree: &mut SecretTree) -> PrivateMessage {
-        let ac = self.signed(WireFormat::PrivateMessage, content);
-        protect_private(
-            &self.suite,
-            &ac,
-            &self.sender_data_secret,
-            tree,
-            Padding::None,
-        )
-        .unwrap()
+    fn unprotect_public(&self, m: PublicMessage) -> Result<VerifiedContent> {
+        let (s, c, k) = (&self.suite, &self.context, &self.membership_key);
+        unprotect_public(s, m, c, k, self.member_key())
     }
 
-    fn unprotect_private(
+    /// `ac` protected as a PrivateMessage, keyed from `tx`.
+    fn seal_with(
         &self,
-        m: &PrivateMessage,
-        tree: &mut SecretTree,
-    ) -> crate::Result<VerifiedContent> {
-        unprotect_private(
-            &self.suite,
-            m,
-            &self.context,
-            &self.sender_data_secret,
-            tree,
-            self.member_key(),
-        )
+        ac: &AuthenticatedContent,
+        tx: &mut SecretTree,
+        padding: Padding,
+    ) -> Result<PrivateMessage> {
+        protect_private(&self.suite, ac, &self.sender_data_secret, tx, padding)
     }
 
-    /// Encrypt hand-made sender data and plaintext, to reach checks that honest senders
-    /// never trip. The content key is taken from `sender_tree` for `key_generation`.
-    fn craft_private(
-        &self,
-        sender_tree: &mut SecretTree,
-        sender_data: SenderData,
-        content_type: ContentType,
-        plaintext: &[u8],
-    ) -> PrivateMessage {
+    /// `ac` protected as an unpadded PrivateMessage by a sender in a fresh state.
+    fn seal(&self, ac: &AuthenticatedContent) -> Result<PrivateMessage> {
+        self.seal_with(ac, &mut self.tree(), Padding::None)
+    }
+
+    fn private(&self, content: Content, tx: &mut SecretTree) -> PrivateMessage {
+        let ac = self.signed(PRIVATE, content);
+        self.seal_with(&ac, tx, Padding::None).unwrap()
+    }
+
+    /// `m` received by a member whose secret tree is `rx`.
+    fn open_with(&self, m: &PrivateMessage, rx: &mut SecretTree) -> Result<VerifiedContent> {
+        let (s, c, k) = (&self.suite, &self.context, &self.sender_data_secret);
+        unprotect_private(s, m, c, k, rx, self.member_key())
+    }
+
+    /// `m` received by a member in a fresh state.
+    fn open(&self, m: &PrivateMessage) -> Result<VerifiedContent> {
+        self.open_with(m, &mut self.tree())
+    }
+
+    /// Encrypt hand-made sender data and an application plaintext, to reach checks that
+    /// honest senders never trip. The content key is `SENDER`'s first one.
+    fn craft(&self, leaf_index: u32, generation: u32, guard: [u8; 4], pt: &[u8]) -> PrivateMessage {
         let s = &self.suite;
-        let kind = match content_type {
-            ContentType::Application => RatchetKind::Application,
-            _ => RatchetKind::Handshake,
+        let sender_data = SenderData {
+            leaf_index,
+            generation,
+            reuse_guard: guard,
         };
-        let kn = sender_tree.next_sending_key(SENDER, kind).unwrap();
+        let kind = RatchetKind::Application;
+        let kn = self.tree().next_sending_key(SENDER, kind).unwrap();
         let mut nonce = kn.nonce.as_bytes().to_vec();
-        for (n, g) in nonce.iter_mut().zip(sender_data.reuse_guard) {
+        for (n, g) in nonce.iter_mut().zip(guard) {
             *n ^= g;
         }
         let mut m = PrivateMessage {
             group_id: self.context.group_id.clone(),
             epoch: self.context.epoch,
-            content_type,
+            content_type: ContentType::Application,
             authenticated_data: Bytes(b"aad".to_vec()),
             encrypted_sender_data: Bytes(vec![]),
             ciphertext: Bytes(vec![]),
         };
-        m.ciphertext = Bytes(
-            s.aead_seal(
-                kn.key.as_bytes(),
-                &nonce,
-                &m.content_aad().to_bytes(),
-                plaintext,
-            )
-            .unwrap(),
-        );
+        let aad = m.content_aad().to_bytes();
+        m.ciphertext = Bytes(s.aead_seal(kn.key.as_bytes(), &nonce, &aad, pt).unwrap());
         let (k, n) = sender_data_key_nonce(s, &self.sender_data_secret, &m.ciphertext).unwrap();
-        m.encrypted_sender_data = Bytes(
-            s.aead_seal(
-                k.as_bytes(),
-                n.as_bytes(),
-                &m.sender_data_aad().to_bytes(),
-                &sender_data.to_bytes(),
-            )
-            .unwrap(),
-        );
+        let (aad, sd) = (m.sender_data_aad().to_bytes(), sender_data.to_bytes());
+        let sealed = s.aead_seal(k.as_bytes(), n.as_bytes(), &aad, &sd).unwrap();
+        m.encrypted_sender_data = Bytes(sealed);
         m
     }
 }
@@ -195,14 +185,60 @@ fn proposal() -> Content {
 }
 
 fn commit() -> Content {
-    Content::Commit(Box::new(Commit {
-        proposals: vec![],
-        path: None,
-    }))
+    let (proposals, path) = (vec![], None);
+    Content::Commit(Box::new(Commit { proposals, path }))
 }
 
-fn invalid(rule: Rule) -> Error {
-    Error::Invalid(rule)
+/// Content with a hand-made signature, as a peer that ignores the sender's rules would send.
+fn unchecked(
+    wire_format: WireFormat,
+    content: FramedContent,
+    signature: Vec<u8>,
+) -> AuthenticatedContent {
+    let (signature, confirmation_tag) = (Bytes(signature), None);
+    let auth = FramedContentAuthData {
+        signature,
+        confirmation_tag,
+    };
+    AuthenticatedContent {
+        wire_format,
+        content,
+        auth,
+    }
+}
+
+/// `result` is exactly `Error::Invalid(rule)`; `case` names the input in a failure.
+#[track_caller]
+fn rejected<T: Debug>(result: Result<T>, rule: Rule, case: impl Display) {
+    let section = rule.section();
+    match result {
+        Err(err) => assert_eq!(err, Error::Invalid(rule), "{case} (§{section})"),
+        Ok(v) => panic!("{case}: expected {rule:?} (§{section}), got {v:?}"),
+    }
+}
+
+/// `result` is an `Error::Misuse`.
+#[track_caller]
+fn misuse<T: Debug>(result: Result<T>) {
+    assert!(matches!(result, Err(Error::Misuse(_))), "{result:?}");
+}
+
+/// A named edit of a valid message and the rule its receipt must then break.
+type Edit<M> = (&'static str, fn(&mut M), Rule);
+
+/// Each edit of `valid`, handed to `receive`, is refused with exactly its rule.
+#[track_caller]
+fn edits<M: Clone>(valid: &M, receive: impl Fn(M) -> Result<VerifiedContent>, rows: &[Edit<M>]) {
+    for (case, edit, rule) in rows {
+        let mut m = valid.clone();
+        edit(&mut m);
+        rejected(receive(m), *rule, case);
+    }
+}
+
+fn flip_last_ciphertext_byte(m: &mut PrivateMessage) {
+    let last = m.ciphertext.len() - 1;
+    m.ciphertext.0[last] ^= 1;
 }
 
 const ALL_SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
@@ -221,8 +257,8 @@ fn public_round_trip_every_suite() {
             };
             let v = e.unprotect_public(*m).unwrap();
             assert_eq!(v.framed_content().content, content, "suite {id}");
-            assert_eq!(v.sender(), Sender::Member(SENDER));
-            assert_eq!(v.wire_format(), WireFormat::PublicMessage);
+            assert_eq!(v.sender(), MEMBER);
+            assert_eq!(v.wire_format(), PUBLIC);
         }
     }
 }
@@ -235,11 +271,11 @@ fn private_round_trip_every_suite_and_content_type() {
         for content in [app(1024), proposal(), commit(), app(0)] {
             let m = e.private(content.clone(), &mut tx);
             let m = PrivateMessage::decode_exact(&m.to_bytes()).unwrap();
-            let v = e.unprotect_private(&m, &mut rx).unwrap();
+            let v = e.open_with(&m, &mut rx).unwrap();
             assert_eq!(v.framed_content().content, content, "suite {id}");
             assert_eq!(v.framed_content().authenticated_data.as_slice(), b"aad");
-            assert_eq!(v.sender(), Sender::Member(SENDER));
-            assert_eq!(v.wire_format(), WireFormat::PrivateMessage);
+            assert_eq!(v.sender(), MEMBER);
+            assert_eq!(v.wire_format(), PRIVATE);
         }
     }
 }
@@ -250,7 +286,7 @@ fn private_messages_decrypt_out_of_order() {
     let (mut tx, mut rx) = (e.tree(), e.tree());
     let msgs: Vec<_> = (0..5).map(|_| e.private(app(10), &mut tx)).collect();
     for i in [3, 0, 4, 1, 2] {
-        e.unprotect_private(&msgs[i], &mut rx).unwrap();
+        e.open_with(&msgs[i], &mut rx).unwrap();
     }
 }
 
@@ -261,42 +297,26 @@ fn padding_policy() {
     assert_eq!(Padding::ToMultipleOf(1).padding_len(100), 0);
     assert_eq!(Padding::ToMultipleOf(64).padding_len(100), 28);
     assert_eq!(Padding::ToMultipleOf(64).padding_len(128), 0);
-    assert_eq!(
-        Padding::ToMultipleOf(u32::MAX).padding_len(1),
-        u32::MAX as usize - 1
-    );
+    let max = Padding::ToMultipleOf(u32::MAX);
+    assert_eq!(max.padding_len(1), u32::MAX as usize - 1);
 
     let e = Epoch::new(1);
     let (mut tx, mut rx) = (e.tree(), e.tree());
     for len in [0, 1, 100, 1000] {
-        let ac = e.signed(WireFormat::PrivateMessage, app(len));
-        let m = protect_private(
-            &e.suite,
-            &ac,
-            &e.sender_data_secret,
-            &mut tx,
-            Padding::ToMultipleOf(256),
-        )
-        .unwrap();
+        let ac = e.signed(PRIVATE, app(len));
+        let m = e
+            .seal_with(&ac, &mut tx, Padding::ToMultipleOf(256))
+            .unwrap();
         // AES-128-GCM: the ciphertext is the padded plaintext plus a 16-byte tag.
         assert_eq!((m.ciphertext.len() - 16) % 256, 0, "len {len}");
-        let v = e.unprotect_private(&m, &mut rx).unwrap();
+        let v = e.open_with(&m, &mut rx).unwrap();
         assert_eq!(v.framed_content().content, app(len));
     }
     // Padding past what an `opaque<V>` ciphertext can carry is refused before anything is
     // allocated or a generation is spent.
-    let ac = e.signed(WireFormat::PrivateMessage, app(1));
-    let err = protect_private(
-        &e.suite,
-        &ac,
-        &e.sender_data_secret,
-        &mut tx,
-        Padding::ToMultipleOf(u32::MAX),
-    )
-    .unwrap_err();
-    assert!(matches!(err, Error::Misuse(_)), "{err:?}");
+    misuse(e.seal_with(&e.signed(PRIVATE, app(1)), &mut tx, max));
     let m = e.private(app(1), &mut tx);
-    e.unprotect_private(&m, &mut rx).unwrap();
+    e.open_with(&m, &mut rx).unwrap();
 }
 
 #[test]
@@ -304,51 +324,30 @@ fn reuse_guard_is_xored_into_the_nonce() {
     // §6.3.1: two messages built from the same generation with different guards must
     // differ, and each must decrypt with its own guard.
     let e = Epoch::new(1);
-    let ac = e.signed(WireFormat::PrivateMessage, app(16));
+    let ac = e.signed(PRIVATE, app(16));
     let seal = |guard| {
-        let mut tx = e.tree();
-        protect_private_with_guard(
-            &e.suite,
-            &ac,
-            &e.sender_data_secret,
-            &mut tx,
-            Padding::None,
-            guard,
-        )
-        .unwrap()
+        let (s, k, none) = (&e.suite, &e.sender_data_secret, Padding::None);
+        protect_private_with_guard(s, &ac, k, &mut e.tree(), none, guard).unwrap()
     };
     let (a, b) = (seal([0; 4]), seal([1, 2, 3, 4]));
     assert_ne!(a.ciphertext, b.ciphertext);
-    e.unprotect_private(&a, &mut e.tree()).unwrap();
-    e.unprotect_private(&b, &mut e.tree()).unwrap();
+    e.open(&a).unwrap();
+    e.open(&b).unwrap();
 }
 
 // §6.1: a signature that does not verify over FramedContentTBS.
 #[test]
 fn tampered_signature_is_rejected() {
     let e = Epoch::new(1);
-    let mut ac = e.signed(WireFormat::PublicMessage, proposal());
+    let mut ac = e.signed(PUBLIC, proposal());
     ac.auth.signature.0[0] ^= 1;
-    let m = protect_public(&e.suite, ac, Some(&e.context), Some(&e.membership_key)).unwrap();
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::ContentSignature)
-    );
+    let m = e.tag(ac).unwrap();
+    rejected(e.unprotect_public(m), Rule::ContentSignature, "public");
 
-    let mut ac = e.signed(WireFormat::PrivateMessage, app(8));
+    let mut ac = e.signed(PRIVATE, app(8));
     ac.auth.signature.0[3] ^= 0x80;
-    let m = protect_private(
-        &e.suite,
-        &ac,
-        &e.sender_data_secret,
-        &mut e.tree(),
-        Padding::None,
-    )
-    .unwrap();
-    assert_eq!(
-        e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-        invalid(Rule::ContentSignature)
-    );
+    let m = e.seal(&ac).unwrap();
+    rejected(e.open(&m), Rule::ContentSignature, "private");
 }
 
 // §6.1: the signature covers the wire format, so content signed for one format cannot be
@@ -356,20 +355,10 @@ fn tampered_signature_is_rejected() {
 #[test]
 fn signature_binds_wire_format() {
     let e = Epoch::new(1);
-    let mut ac = e.signed(WireFormat::PublicMessage, proposal());
-    ac.wire_format = WireFormat::PrivateMessage;
-    let m = protect_private(
-        &e.suite,
-        &ac,
-        &e.sender_data_secret,
-        &mut e.tree(),
-        Padding::None,
-    )
-    .unwrap();
-    assert_eq!(
-        e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-        invalid(Rule::ContentSignature)
-    );
+    let mut ac = e.signed(PUBLIC, proposal());
+    ac.wire_format = PRIVATE;
+    let m = e.seal(&ac).unwrap();
+    rejected(e.open(&m), Rule::ContentSignature, "signed as public");
 }
 
 // §6.2: the membership tag must be the MAC of AuthenticatedContentTBM, compared in constant
@@ -378,110 +367,62 @@ fn signature_binds_wire_format() {
 fn membership_tag_mutations_are_rejected() {
     let e = Epoch::new(1);
     let good = e.public(proposal());
-    let tag = good.membership_tag.clone().unwrap();
-    let mut flipped = tag.0.clone();
-    flipped[5] ^= 1;
-    let mut longer = tag.0.clone();
-    longer.push(0);
-    for bad in [
-        vec![],
-        tag.0[..tag.len() - 1].to_vec(),
-        longer,
-        flipped,
-        vec![0; tag.len()],
-    ] {
-        let mut m = good.clone();
-        m.membership_tag = Some(Bytes(bad));
-        assert_eq!(
-            e.unprotect_public(m).unwrap_err(),
-            invalid(Rule::MembershipTag)
-        );
+    fn tag(m: &mut PublicMessage) -> &mut Vec<u8> {
+        &mut m.membership_tag.as_mut().unwrap().0
     }
-    // A member's message without a tag at all (only constructible by hand).
-    let mut m = good.clone();
-    m.membership_tag = None;
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::MembershipTag)
-    );
+    #[rustfmt::skip]
+    let rows: &[Edit<PublicMessage>] = &[
+        ("empty", |m| m.membership_tag = Some(Bytes(vec![])), Rule::MembershipTag),
+        ("truncated", |m| { tag(m).pop(); }, Rule::MembershipTag),
+        ("over-long", |m| tag(m).push(0), Rule::MembershipTag),
+        ("flipped", |m| tag(m)[5] ^= 1, Rule::MembershipTag),
+        ("zero", |m| tag(m).fill(0), Rule::MembershipTag),
+        // A member's message without a tag at all (only constructible by hand).
+        ("absent", |m| m.membership_tag = None, Rule::MembershipTag),
+    ];
+    edits(&good, |m| e.unprotect_public(m), rows);
     // The tag is keyed: a different membership key fails too.
     let other_key = e.suite.random_secret().unwrap();
-    assert_eq!(
-        unprotect_public(&e.suite, good, &e.context, &other_key, e.member_key()).unwrap_err(),
-        invalid(Rule::MembershipTag)
-    );
+    let r = unprotect_public(&e.suite, good, &e.context, &other_key, e.member_key());
+    rejected(r, Rule::MembershipTag, "other key");
 }
 
 // §6, §12.4.2: group id and epoch must match the group context.
 #[test]
 fn wrong_group_or_epoch_is_rejected() {
     let e = Epoch::new(1);
-    let public = e.public(proposal());
-    let private = e.private(app(4), &mut e.tree());
-
-    let mut m = public.clone();
-    m.content.group_id = Bytes(b"other".to_vec());
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::WrongGroupOrEpoch)
-    );
-    let mut m = public;
-    m.content.epoch += 1;
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::WrongGroupOrEpoch)
-    );
-
-    let mut m = private.clone();
-    m.group_id = Bytes(b"other".to_vec());
-    assert_eq!(
-        e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-        invalid(Rule::WrongGroupOrEpoch)
-    );
-    let mut m = private;
-    m.epoch -= 1;
-    assert_eq!(
-        e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-        invalid(Rule::WrongGroupOrEpoch)
-    );
-
+    #[rustfmt::skip]
+    let public: &[Edit<PublicMessage>] = &[
+        ("other group", |m| m.content.group_id = Bytes(b"other".to_vec()), Rule::WrongGroupOrEpoch),
+        ("next epoch", |m| m.content.epoch += 1, Rule::WrongGroupOrEpoch),
+    ];
+    #[rustfmt::skip]
+    let private: &[Edit<PrivateMessage>] = &[
+        ("other group", |m| m.group_id = Bytes(b"other".to_vec()), Rule::WrongGroupOrEpoch),
+        ("previous epoch", |m| m.epoch -= 1, Rule::WrongGroupOrEpoch),
+    ];
+    edits(&e.public(proposal()), |m| e.unprotect_public(m), public);
+    edits(&e.private(app(4), &mut e.tree()), |m| e.open(&m), private);
     // The sender side refuses to tag content for another epoch.
-    let mut ac = e.signed(WireFormat::PublicMessage, proposal());
+    let mut ac = e.signed(PUBLIC, proposal());
     ac.content.epoch = 0;
-    assert_eq!(
-        protect_public(&e.suite, ac, Some(&e.context), Some(&e.membership_key)).unwrap_err(),
-        invalid(Rule::WrongGroupOrEpoch)
-    );
+    rejected(e.tag(ac), Rule::WrongGroupOrEpoch, "tagging for epoch 0");
 }
 
 // §6.3.1: content ciphertext that fails AEAD authentication.
 #[test]
 fn tampered_ciphertext_is_rejected() {
     let e = Epoch::new(1);
-    let m = e.private(app(100), &mut e.tree());
-    // Past the first KDF.Nh bytes the sample (and so the sender data key) is unchanged, so
-    // it is the content decryption that fails.
-    let mut bad = m.clone();
-    let last = bad.ciphertext.len() - 1;
-    bad.ciphertext.0[last] ^= 1;
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::ContentDecryption)
-    );
-    // Authenticated data is in the content AAD.
-    let mut bad = m.clone();
-    bad.authenticated_data = Bytes(b"AAD".to_vec());
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::ContentDecryption)
-    );
-    // Truncated to nothing.
-    let mut bad = m;
-    bad.ciphertext = Bytes(vec![]);
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::SenderDataDecryption)
-    );
+    #[rustfmt::skip]
+    let rows: &[Edit<PrivateMessage>] = &[
+        // Past the first KDF.Nh bytes the sample (and so the sender data key) is unchanged,
+        // so it is the content decryption that fails.
+        ("last byte flipped", flip_last_ciphertext_byte, Rule::ContentDecryption),
+        // Authenticated data is in the content AAD.
+        ("aad changed", |m| m.authenticated_data = Bytes(b"AAD".to_vec()), Rule::ContentDecryption),
+        ("truncated to nothing", |m| m.ciphertext = Bytes(vec![]), Rule::SenderDataDecryption),
+    ];
+    edits(&e.private(app(100), &mut e.tree()), |m| e.open(&m), rows);
 }
 
 // §6.3.2: sender data that fails AEAD authentication, including through its AAD (the header's
@@ -489,31 +430,14 @@ fn tampered_ciphertext_is_rejected() {
 #[test]
 fn tampered_sender_data_is_rejected() {
     let e = Epoch::new(1);
-    let m = e.private(proposal(), &mut e.tree());
-    let mut bad = m.clone();
-    bad.encrypted_sender_data.0[0] ^= 1;
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::SenderDataDecryption)
-    );
-    let mut bad = m.clone();
-    bad.content_type = ContentType::Commit;
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::SenderDataDecryption)
-    );
-    let mut bad = m.clone();
-    bad.ciphertext.0[0] ^= 1;
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::SenderDataDecryption)
-    );
-    let mut bad = m;
-    bad.encrypted_sender_data = Bytes(vec![]);
-    assert_eq!(
-        e.unprotect_private(&bad, &mut e.tree()).unwrap_err(),
-        invalid(Rule::SenderDataDecryption)
-    );
+    #[rustfmt::skip]
+    let rows: &[Edit<PrivateMessage>] = &[
+        ("sender data flipped", |m| m.encrypted_sender_data.0[0] ^= 1, Rule::SenderDataDecryption),
+        ("content type", |m| m.content_type = ContentType::Commit, Rule::SenderDataDecryption),
+        ("ciphertext sample", |m| m.ciphertext.0[0] ^= 1, Rule::SenderDataDecryption),
+        ("no sender data", |m| m.encrypted_sender_data = Bytes(vec![]), Rule::SenderDataDecryption),
+    ];
+    edits(&e.private(proposal(), &mut e.tree()), |m| e.open(&m), rows);
 }
 
 // §6.3.2, §9: the sender data's leaf index must be inside the tree.
@@ -521,16 +445,8 @@ fn tampered_sender_data_is_rejected() {
 fn sender_leaf_out_of_range_is_rejected() {
     let e = Epoch::new(1);
     for leaf in [N_LEAVES, u32::MAX] {
-        let sd = SenderData {
-            leaf_index: leaf,
-            generation: 0,
-            reuse_guard: [0; 4],
-        };
-        let m = e.craft_private(&mut e.tree(), sd, ContentType::Application, b"\x00\x00");
-        assert_eq!(
-            e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-            invalid(Rule::LeafOutOfRange)
-        );
+        let m = e.craft(leaf, 0, [0; 4], b"\x00\x00");
+        rejected(e.open(&m), Rule::LeafOutOfRange, leaf);
     }
 }
 
@@ -539,33 +455,18 @@ fn sender_leaf_out_of_range_is_rejected() {
 fn blank_sender_leaf_is_rejected() {
     let e = Epoch::new(1);
     let m = e.private(app(4), &mut e.tree());
-    let err = unprotect_private(
-        &e.suite,
-        &m,
-        &e.context,
-        &e.sender_data_secret,
-        &mut e.tree(),
-        |_| None,
-    )
-    .unwrap_err();
-    assert_eq!(err, invalid(Rule::UnknownSender));
+    let (s, c, k) = (&e.suite, &e.context, &e.sender_data_secret);
+    let r = unprotect_private(s, &m, c, k, &mut e.tree(), |_| None);
+    rejected(r, Rule::UnknownSender, "no key for the leaf");
 }
 
 // §9.1: a generation far past the ratchet fails at once instead of deriving 2^32 keys.
 #[test]
 fn generation_u32_max_fails_immediately() {
     let e = Epoch::new(1);
-    let sd = SenderData {
-        leaf_index: SENDER,
-        generation: u32::MAX,
-        reuse_guard: [0; 4],
-    };
-    let m = e.craft_private(&mut e.tree(), sd, ContentType::Application, b"\x00\x00");
+    let m = e.craft(SENDER, u32::MAX, [0; 4], b"\x00\x00");
     let start = std::time::Instant::now();
-    assert_eq!(
-        e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-        invalid(Rule::GenerationTooFar)
-    );
+    rejected(e.open(&m), Rule::GenerationTooFar, "generation u32::MAX");
     assert!(start.elapsed() < std::time::Duration::from_secs(1));
 }
 
@@ -575,41 +476,28 @@ fn replayed_private_message_is_rejected() {
     let e = Epoch::new(1);
     let mut rx = e.tree();
     let m = e.private(app(4), &mut e.tree());
-    e.unprotect_private(&m, &mut rx).unwrap();
-    assert_eq!(
-        e.unprotect_private(&m, &mut rx).unwrap_err(),
-        invalid(Rule::GenerationConsumed)
-    );
+    e.open_with(&m, &mut rx).unwrap();
+    rejected(e.open_with(&m, &mut rx), Rule::GenerationConsumed, "replay");
 }
 
 // §6.3.1: padding must be all zero, or the message is malformed.
 #[test]
 fn non_zero_padding_is_rejected() {
     let e = Epoch::new(1);
-    let ac = e.signed(WireFormat::PrivateMessage, app(4));
+    let ac = e.signed(PRIVATE, app(4));
     let mut plaintext = Vec::new();
     ac.content.content.encode_body(&mut plaintext);
     ac.auth.encode(&mut plaintext);
-    let sd = SenderData {
-        leaf_index: SENDER,
-        generation: 0,
-        reuse_guard: [7; 4],
-    };
+    let content_len = plaintext.len();
+    plaintext.extend_from_slice(&[0; 8]);
     // Zero padding is accepted (the crafting itself is sound) ...
-    let mut padded = plaintext.clone();
-    padded.extend_from_slice(&[0; 8]);
-    let m = e.craft_private(&mut e.tree(), sd, ContentType::Application, &padded);
-    e.unprotect_private(&m, &mut e.tree()).unwrap();
+    e.open(&e.craft(SENDER, 0, [7; 4], &plaintext)).unwrap();
     // ... a single non-zero byte anywhere in it is not.
     for at in [0, 7] {
         let mut padded = plaintext.clone();
-        padded.extend_from_slice(&[0; 8]);
-        padded[plaintext.len() + at] = 1;
-        let m = e.craft_private(&mut e.tree(), sd, ContentType::Application, &padded);
-        assert_eq!(
-            e.unprotect_private(&m, &mut e.tree()).unwrap_err(),
-            invalid(Rule::NonZeroPadding)
-        );
+        padded[content_len + at] = 1;
+        let m = e.craft(SENDER, 0, [7; 4], &padded);
+        rejected(e.open(&m), Rule::NonZeroPadding, at);
     }
 }
 
@@ -618,105 +506,37 @@ fn non_zero_padding_is_rejected() {
 #[test]
 fn application_content_in_public_message_is_rejected() {
     let e = Epoch::new(1);
-    let framed = e.framed(Sender::Member(SENDER), app(4));
-    let err = sign_content(
-        &e.suite,
-        &e.signer,
-        WireFormat::PublicMessage,
-        framed.clone(),
-        Some(&e.context),
-    )
-    .unwrap_err();
-    assert_eq!(err, invalid(Rule::WrongContentForWireFormat));
+    let rule = Rule::WrongContentForWireFormat;
+    rejected(e.sign(PUBLIC, MEMBER, app(4)), rule, "signing");
 
     // Signed by hand, as a peer that ignores the rule would.
-    let tbs = framed
-        .tbs_bytes(WireFormat::PublicMessage, Some(&e.context))
-        .unwrap();
-    let signature = e
-        .suite
-        .sign_with_label(&e.signer, "FramedContentTBS", &tbs)
-        .unwrap();
-    let ac = AuthenticatedContent {
-        wire_format: WireFormat::PublicMessage,
-        content: framed,
-        auth: FramedContentAuthData {
-            signature: Bytes(signature),
-            confirmation_tag: None,
-        },
-    };
-    let err = protect_public(
-        &e.suite,
-        ac.clone(),
-        Some(&e.context),
-        Some(&e.membership_key),
-    )
-    .unwrap_err();
-    assert_eq!(err, invalid(Rule::WrongContentForWireFormat));
+    let framed = e.framed(MEMBER, app(4));
+    let tbs = framed.tbs_bytes(PUBLIC, Some(&e.context)).unwrap();
+    let signature = e.suite.sign_with_label(&e.signer, "FramedContentTBS", &tbs);
+    let ac = unchecked(PUBLIC, framed, signature.unwrap());
+    rejected(e.tag(ac.clone()), rule, "protecting");
 
-    let tag = e.suite.mac(
-        e.membership_key.as_bytes(),
-        &ac.tbm_bytes(Some(&e.context)).unwrap(),
-    );
+    let tbm = ac.tbm_bytes(Some(&e.context)).unwrap();
+    let tag = e.suite.mac(e.membership_key.as_bytes(), &tbm);
     let m = PublicMessage::new(ac, Some(Bytes(tag))).unwrap();
     let m = PublicMessage::decode_exact(&m.to_bytes()).unwrap();
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::WrongContentForWireFormat)
-    );
+    rejected(e.unprotect_public(m), rule, "receiving");
 }
 
 // §6.3.2: only members can send a PrivateMessage (sender data has only a leaf index).
 #[test]
 fn non_member_sender_in_private_message_is_rejected() {
     let e = Epoch::new(1);
-    let ext = e.framed(Sender::External(0), proposal());
-    assert_eq!(
-        sign_content(
-            &e.suite,
-            &e.signer,
-            WireFormat::PrivateMessage,
-            ext.clone(),
-            None
-        )
-        .unwrap_err(),
-        invalid(Rule::InvalidSender)
-    );
+    let signed = e.sign(PRIVATE, Sender::External(0), proposal());
+    rejected(signed, Rule::InvalidSender, "signing");
     for sender in [
         Sender::External(0),
         Sender::NewMemberProposal,
         Sender::NewMemberCommit,
     ] {
-        let ac = AuthenticatedContent {
-            wire_format: WireFormat::PrivateMessage,
-            content: e.framed(sender, proposal()),
-            auth: FramedContentAuthData {
-                signature: Bytes(vec![0; 64]),
-                confirmation_tag: None,
-            },
-        };
-        let err = protect_private(
-            &e.suite,
-            &ac,
-            &e.sender_data_secret,
-            &mut e.tree(),
-            Padding::None,
-        )
-        .unwrap_err();
-        assert_eq!(err, invalid(Rule::InvalidSender), "{sender:?}");
+        let ac = unchecked(PRIVATE, e.framed(sender, proposal()), vec![0; 64]);
+        rejected(e.seal(&ac), Rule::InvalidSender, format!("{sender:?}"));
     }
-}
-
-/// A PublicMessage from a non-member, signed by `e.signer`.
-fn non_member_public(e: &Epoch, sender: Sender, content: Content) -> crate::Result<PublicMessage> {
-    let ac = sign_content(
-        &e.suite,
-        &e.signer,
-        WireFormat::PublicMessage,
-        e.framed(sender, content),
-        sender.signs_group_context().then_some(&e.context),
-    )?;
-    protect_public(&e.suite, ac, None, None)
 }
 
 // §6.1, §12.1.8: external senders are looked up in `external_senders` and may send only
@@ -728,43 +548,28 @@ fn non_member_senders() {
         signature_key: Bytes(e.signer.public_key().to_vec()),
         credential: Credential::basic(b"ds".to_vec()),
     }];
-    e.context
-        .extensions
-        .insert(Extension::new(ExtensionType::EXTERNAL_SENDERS, &senders));
+    let ext = Extension::new(ExtensionType::EXTERNAL_SENDERS, &senders);
+    e.context.extensions.insert(ext);
 
     // A valid external Remove verifies against the extension's key, with no membership tag.
-    let m = non_member_public(&e, Sender::External(0), proposal()).unwrap();
+    let m = e.external(Sender::External(0), proposal()).unwrap();
     assert!(m.membership_tag.is_none());
     let v = e.unprotect_public(m).unwrap();
     assert_eq!(v.sender(), Sender::External(0));
 
     // An index past the extension's list has no key.
-    let m = non_member_public(&e, Sender::External(1), proposal()).unwrap();
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::UnknownSender)
-    );
+    let m = e.external(Sender::External(1), proposal()).unwrap();
+    rejected(e.unprotect_public(m), Rule::UnknownSender, "sender 1");
 
     // Update (and ExternalInit) proposals from external senders are malformed (§12.1.8).
-    let update = PublicMessage::decode_exact(
-        &non_member_public(&e, Sender::External(0), proposal())
-            .unwrap()
-            .to_bytes(),
-    )
-    .unwrap();
-    let update_content = Content::Proposal(Proposal::Update(Box::new(
-        Update::decode_exact(&unhex(fixtures::UPDATE_PROPOSAL)).unwrap(),
-    )));
-    assert_eq!(
-        non_member_public(&e, Sender::External(0), update_content.clone()).unwrap_err(),
-        invalid(Rule::InvalidSender)
-    );
-    let mut m = update;
-    m.content.content = update_content;
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::InvalidSender)
-    );
+    let remove = e.external(Sender::External(0), proposal()).unwrap();
+    let mut m = PublicMessage::decode_exact(&remove.to_bytes()).unwrap();
+    let update = Update::decode_exact(&unhex(fixtures::UPDATE_PROPOSAL)).unwrap();
+    let update = Content::Proposal(Proposal::Update(Box::new(update)));
+    let signed = e.external(Sender::External(0), update.clone());
+    rejected(signed, Rule::InvalidSender, "signing an Update");
+    m.content.content = update;
+    rejected(e.unprotect_public(m), Rule::InvalidSender, "an Update");
 
     // External senders may not commit; new_member_proposal only Add; new_member_commit only
     // commits.
@@ -773,71 +578,33 @@ fn non_member_senders() {
         (Sender::NewMemberProposal, proposal()),
         (Sender::NewMemberCommit, proposal()),
     ] {
-        assert_eq!(
-            non_member_public(&e, sender, content).unwrap_err(),
-            invalid(Rule::InvalidSender),
-            "{sender:?}"
-        );
+        let signed = e.external(sender, content);
+        rejected(signed, Rule::InvalidSender, format!("{sender:?}"));
     }
 
     // new_member_proposal: the key is the Add's KeyPackage leaf key.
     let mut add = Add::decode_exact(&unhex(fixtures::ADD_PROPOSAL)).unwrap();
     add.key_package.leaf_node.signature_key = Bytes(e.signer.public_key().to_vec());
     let add = Content::Proposal(Proposal::Add(Box::new(add)));
-    let m = non_member_public(&e, Sender::NewMemberProposal, add).unwrap();
+    let m = e.external(Sender::NewMemberProposal, add).unwrap();
     e.unprotect_public(m).unwrap();
 
     // new_member_commit without a path carries no key.
-    let mut ac = sign_content(
-        &e.suite,
-        &e.signer,
-        WireFormat::PublicMessage,
-        e.framed(Sender::NewMemberCommit, commit()),
-        Some(&e.context),
-    )
-    .unwrap();
+    let mut ac = e.sign(PUBLIC, Sender::NewMemberCommit, commit()).unwrap();
     ac.auth.confirmation_tag = Some(Bytes(vec![0; 32]));
     let m = protect_public(&e.suite, ac, None, None).unwrap();
-    assert_eq!(
-        e.unprotect_public(m).unwrap_err(),
-        invalid(Rule::UnknownSender)
-    );
+    rejected(e.unprotect_public(m), Rule::UnknownSender, "no path");
 }
 
 // §6.1: a commit is protected only once its confirmation tag is set.
 #[test]
 fn commit_without_confirmation_tag_is_misuse() {
     let e = Epoch::new(1);
-    for wf in [WireFormat::PublicMessage, WireFormat::PrivateMessage] {
-        let ac = sign_content(
-            &e.suite,
-            &e.signer,
-            wf,
-            e.framed(Sender::Member(SENDER), commit()),
-            Some(&e.context),
-        )
-        .unwrap();
-        let err = match wf {
-            WireFormat::PublicMessage => {
-                protect_public(&e.suite, ac, Some(&e.context), Some(&e.membership_key)).unwrap_err()
-            }
-            _ => protect_private(
-                &e.suite,
-                &ac,
-                &e.sender_data_secret,
-                &mut e.tree(),
-                Padding::None,
-            )
-            .unwrap_err(),
-        };
-        assert!(matches!(err, Error::Misuse(_)), "{err:?}");
-    }
+    misuse(e.tag(e.sign(PUBLIC, MEMBER, commit()).unwrap()));
+    misuse(e.seal(&e.sign(PRIVATE, MEMBER, commit()).unwrap()));
     // Member senders need the membership key.
-    let ac = e.signed(WireFormat::PublicMessage, proposal());
-    assert!(matches!(
-        protect_public(&e.suite, ac, Some(&e.context), None),
-        Err(Error::Misuse(_))
-    ));
+    let ac = e.signed(PUBLIC, proposal());
+    misuse(protect_public(&e.suite, ac, Some(&e.context), None));
 }
 
 // Never panic: every single-byte change and every truncation of a valid PrivateMessage is
@@ -851,7 +618,7 @@ fn mutated_private_messages_never_panic() {
             let mut b = bytes.clone();
             b[i] ^= flip;
             if let Ok(m) = PrivateMessage::decode_exact(&b) {
-                assert!(e.unprotect_private(&m, &mut e.tree()).is_err(), "byte {i}");
+                assert!(e.open(&m).is_err(), "byte {i}");
             }
         }
     }
@@ -866,17 +633,10 @@ fn mutated_private_messages_never_panic() {
 fn tampered_copy_does_not_consume_the_genuine_key() {
     let e = Epoch::new(1);
     let m = e.private(app(100), &mut e.tree());
-    let mut receiver = e.tree();
+    let mut rx = e.tree();
     let mut bad = m.clone();
-    let last = bad.ciphertext.len() - 1;
-    bad.ciphertext.0[last] ^= 1;
-    assert_eq!(
-        e.unprotect_private(&bad, &mut receiver).unwrap_err(),
-        invalid(Rule::ContentDecryption)
-    );
-    assert!(e.unprotect_private(&m, &mut receiver).is_ok());
-    assert_eq!(
-        e.unprotect_private(&m, &mut receiver).unwrap_err(),
-        invalid(Rule::GenerationConsumed)
-    );
+    flip_last_ciphertext_byte(&mut bad);
+    rejected(e.open_with(&bad, &mut rx), Rule::ContentDecryption, "copy");
+    assert!(e.open_with(&m, &mut rx).is_ok());
+    rejected(e.open_with(&m, &mut rx), Rule::GenerationConsumed, "again");
 }

@@ -5,7 +5,8 @@
 use cohort::crypto::{CipherSuite, SignaturePrivateKey, Suite};
 use cohort::framing::MLSMessage;
 use cohort::group::{
-    Group, GroupOptions, KeyPackageOptions, KeyPackageSecrets, PskStore, ReceivedMessage,
+    CommitOptions, Group, GroupConfig, GroupOptions, JoinOptions, KeyPackageOptions,
+    KeyPackageSecrets, NoPsks, PskStore, ReceivedMessage,
 };
 use cohort::messages::Credential;
 
@@ -44,6 +45,54 @@ pub fn key_package_in(
 /// A one-member group of `name` with `options`.
 pub fn create(group_id: &[u8], name: &str, options: GroupOptions) -> Group {
     Group::create(SUITE, group_id.to_vec(), cred(name), signer(), options).unwrap()
+}
+
+/// A fresh group `group_id` in [`SUITE`], every member with `config`: `names[0]` creates it
+/// and adds all the others (at least one) in one commit, confirmed; they join from its
+/// Welcome. The members in leaf order, with their signature keys.
+pub fn members<const N: usize>(
+    group_id: &[u8],
+    names: [&str; N],
+    config: GroupConfig,
+) -> ([Group; N], [SignaturePrivateKey; N]) {
+    let signers = names.map(|_| signer());
+    let options = GroupOptions {
+        config: config.clone(),
+        ..Default::default()
+    };
+    let (creator, signer0) = (cred(names[0]), signers[0].clone());
+    let mut first = Group::create(SUITE, group_id.to_vec(), creator, signer0, options).unwrap();
+    let kps = names.iter().zip(&signers).skip(1);
+    let kps: Vec<_> = kps.map(|(n, s)| key_package_in(&suite(), n, s)).collect();
+    let out = first.commit(adding(&kps), &NoPsks).unwrap();
+    first.confirm_pending_commit().unwrap();
+    let welcome = out.welcome.expect("a Welcome for the new members");
+    let join = |kp| {
+        let config = config.clone();
+        let options = JoinOptions {
+            config,
+            ..Default::default()
+        };
+        Group::join(&welcome, kp, &NoPsks, options).unwrap()
+    };
+    let groups: Vec<_> = std::iter::once(first).chain(kps.iter().map(join)).collect();
+    let groups = groups
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one group per name"));
+    (groups, signers)
+}
+
+/// Alice, Bob and Carol (leaves 0, 1, 2) in a fresh group `group_id`, default config.
+pub fn three(group_id: &[u8]) -> [Group; 3] {
+    members(group_id, ["alice", "bob", "carol"], GroupConfig::default()).0
+}
+
+/// Commit options that add the KeyPackages of `kps`.
+pub fn adding<'a>(kps: impl IntoIterator<Item = &'a KeyPackageSecrets>) -> CommitOptions {
+    CommitOptions {
+        add: kps.into_iter().map(|kp| kp.key_package.clone()).collect(),
+        ..Default::default()
+    }
 }
 
 /// Process `msg`, expecting success.
@@ -124,7 +173,6 @@ use cohort::framing::{
     protect_public, sign_content, AuthenticatedContent, Content, FramedContent, MLSMessageBody,
     PublicMessage, Sender, WireFormat,
 };
-use cohort::group::{CommitOptions, GroupConfig, JoinOptions, NoPsks};
 use cohort::messages::{Commit, Proposal, ProposalOrRef, UpdatePath};
 
 /// Three members with known signers; Alice is leaf 0, Bob 1, Carol 2.
@@ -137,45 +185,7 @@ pub struct Trio {
 
 /// A trio in a fresh group, all with `config`.
 pub fn trio_with(config: GroupConfig) -> Trio {
-    let signers = [signer(), signer(), signer()];
-    let mut alice = Group::create(
-        SUITE,
-        b"negative".to_vec(),
-        cred("alice"),
-        signers[0].clone(),
-        GroupOptions {
-            config: config.clone(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let bob_kp = key_package_in(&suite(), "bob", &signers[1]);
-    let carol_kp = key_package_in(&suite(), "carol", &signers[2]);
-    let out = alice
-        .commit(
-            CommitOptions {
-                add: vec![bob_kp.key_package.clone(), carol_kp.key_package.clone()],
-                ..Default::default()
-            },
-            &NoPsks,
-        )
-        .unwrap();
-    alice.confirm_pending_commit().unwrap();
-    let welcome = out.welcome.unwrap();
-    let join = |kp| {
-        Group::join(
-            &welcome,
-            kp,
-            &NoPsks,
-            JoinOptions {
-                config: config.clone(),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    };
-    let bob = join(&bob_kp);
-    let carol = join(&carol_kp);
+    let ([alice, bob, carol], signers) = members(b"negative", ["alice", "bob", "carol"], config);
     Trio {
         alice,
         bob,
