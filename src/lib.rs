@@ -106,6 +106,7 @@ pub mod error;
 pub mod framing;
 pub mod group;
 pub mod messages;
+mod parallel;
 pub mod schedule;
 pub mod tree;
 

@@ -493,3 +493,35 @@ fn late_application_message_from_a_past_epoch_decrypts() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn commit_returns_a_group_info_only_when_asked() {
+    let [mut alice, mut bob, _carol] = three(b"group info on request");
+    let plain = alice.commit(CommitOptions::default(), &NoPsks).unwrap();
+    assert!(plain.group_info.is_none(), "off by default");
+    alice.discard_pending_commit();
+
+    let out = alice
+        .commit(
+            CommitOptions {
+                group_info: true,
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .unwrap();
+    fan_out(&mut alice, &mut [&mut bob], &out.commit, &NoPsks);
+    // It is the new epoch's GroupInfo: an external joiner gets into that epoch with it.
+    let gi = out.group_info.expect("asked for");
+    let (dave, commit) = Group::join_external(
+        &gi,
+        cred("dave"),
+        signer(),
+        &NoPsks,
+        ExternalCommitOptions::default(),
+    )
+    .unwrap();
+    apply(&mut alice, &commit, &NoPsks);
+    apply(&mut bob, &commit, &NoPsks);
+    assert_agree(&[&alice, &bob, &dave]);
+}

@@ -9,10 +9,13 @@ use super::secret::Secret;
 use super::signature::SignaturePrivateKey;
 use super::suite::Suite;
 use crate::codec::{write_varint, write_vec_bytes, MAX_VARINT};
-use crate::error::{CryptoError, Error, Result};
+use crate::error::{CryptoError, Result};
 
 /// The prefix §5.1.2, §5.1.3 and §8 put before every label.
 const PREFIX: &[u8] = b"MLS 1.0 ";
+
+/// Fewer HPKE encryptions than this per thread are not worth a thread (a seal is ~60 µs).
+const MIN_SEALS_PER_THREAD: usize = 16;
 
 /// Encode `struct { opaque label<V> = "MLS 1.0 " + label; opaque second<V>; }`, the shape
 /// of KDFLabel's tail, SignContent and EncryptContext. Fails instead of writing a length
@@ -145,35 +148,12 @@ impl Suite {
         recipients: &[(&[u8], &[u8])],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let info_hash = self.hpke_info_hash(&encrypt_context(label, context)?);
-        let seal_all = |chunk: &[(&[u8], &[u8])]| -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-            chunk
-                .iter()
-                .map(|(public, plaintext)| {
-                    self.hpke_seal_base_prehashed(public, &info_hash, &[], plaintext)
-                })
-                .collect()
-        };
-        // Each seal is a KEM encapsulation: spread large batches over the cores with scoped
-        // threads (no global pool in the library).
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if threads < 2 || recipients.len() < 32 {
-            return seal_all(recipients);
-        }
-        let chunk = recipients.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = recipients
-                .chunks(chunk)
-                .map(|c| scope.spawn(move || seal_all(c)))
-                .collect();
-            let mut out = Vec::with_capacity(recipients.len());
-            for h in handles {
-                out.extend(
-                    h.join()
-                        .map_err(|_| Error::Misuse("HPKE worker panicked"))??,
-                );
-            }
-            Ok(out)
+        // Each seal is a KEM encapsulation: spread large batches over the cores.
+        crate::parallel::map(recipients, MIN_SEALS_PER_THREAD, |(public, plaintext)| {
+            self.hpke_seal_base_prehashed(public, &info_hash, &[], plaintext)
         })
+        .into_iter()
+        .collect()
     }
 
     /// `DecryptWithLabel(key, label, context, kem_output, ciphertext)` (§5.1.3): HPKE OpenBase.

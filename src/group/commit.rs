@@ -60,6 +60,11 @@ pub struct CommitOptions {
     pub force_path: bool,
     /// Application data authenticated with the commit.
     pub authenticated_data: Vec<u8>,
+    /// Also return the new epoch's signed GroupInfo (with `external_pub` and, per
+    /// [`GroupConfig::ratchet_tree_extension`], the tree), for a Delivery Service that lets
+    /// clients join by external commit (§12.4.3.2). Off by default: it signs the whole tree
+    /// on every commit. [`Group::group_info`] makes one at any time.
+    pub group_info: bool,
 }
 
 impl Default for CommitOptions {
@@ -73,20 +78,22 @@ impl Default for CommitOptions {
             include_received: true,
             force_path: true,
             authenticated_data: Vec::new(),
+            group_info: false,
         }
     }
 }
 
 /// The messages a commit produces: send `commit` to the group, `welcome` to the new members
-/// and `group_info` to the Delivery Service for external joiners.
+/// and `group_info` (if requested) to the Delivery Service for external joiners.
 #[derive(Debug, Clone)]
 pub struct CommitOutput {
     /// The commit, protected with the current epoch's keys.
     pub commit: MLSMessage,
     /// A Welcome for every member added, if any.
     pub welcome: Option<MLSMessage>,
-    /// The GroupInfo of the new epoch (with `external_pub`).
-    pub group_info: MLSMessage,
+    /// The GroupInfo of the new epoch (with `external_pub`), if
+    /// [`CommitOptions::group_info`] asked for it.
+    pub group_info: Option<MLSMessage>,
 }
 
 impl Group {
@@ -250,26 +257,34 @@ impl Group {
         auth.auth.confirmation_tag = Some(Bytes(tag.clone()));
         let interim = interim_transcript_hash(&self.suite, &confirmed, &tag);
 
-        let group_info = build_group_info(
-            &self.suite,
-            &context,
-            &tree,
-            &secrets,
-            &tag,
-            self.own_leaf,
-            &self.signer,
-            &self.config,
-        )?;
+        // A Welcome carries the GroupInfo; otherwise build (and sign the tree) only on request.
+        let group_info = if options.group_info || !applied.added.is_empty() {
+            Some(build_group_info(
+                &self.suite,
+                &context,
+                &tree,
+                &secrets,
+                &tag,
+                self.own_leaf,
+                &self.signer,
+                &self.config,
+            )?)
+        } else {
+            None
+        };
         let path_secrets = path.as_ref().map(|(_, _, s)| s.as_slice()).unwrap_or(&[]);
-        let welcome = self.welcome_for(
-            &list,
-            &applied,
-            &tree,
-            path_secrets,
-            &group_info,
-            &joiner,
-            &psk_secret,
-        )?;
+        let welcome = match &group_info {
+            Some(gi) => self.welcome_for(
+                &list,
+                &applied,
+                &tree,
+                path_secrets,
+                gi,
+                &joiner,
+                &psk_secret,
+            )?,
+            None => None,
+        };
         let commit_msg = self.protect(auth.clone())?;
 
         let added = applied
@@ -308,7 +323,9 @@ impl Group {
         Ok(CommitOutput {
             commit: commit_msg,
             welcome,
-            group_info: MLSMessage::new(MLSMessageBody::GroupInfo(Box::new(group_info))),
+            group_info: group_info
+                .filter(|_| options.group_info)
+                .map(|gi| MLSMessage::new(MLSMessageBody::GroupInfo(Box::new(gi)))),
         })
     }
 

@@ -15,6 +15,9 @@ use crate::messages::{
 use crate::tree::ratchet_tree::RatchetTree;
 use std::collections::HashSet;
 
+/// Fewer KeyPackages than this per thread are not worth a thread (each is ~50 µs of checks).
+const MIN_KEY_PACKAGES_PER_THREAD: usize = 8;
+
 /// `ProposalRef = RefHash("MLS 1.0 Proposal Reference", AuthenticatedContent)` (§5.2).
 pub fn proposal_ref(suite: &Suite, content: &AuthenticatedContent) -> Vec<u8> {
     suite.ref_hash("MLS 1.0 Proposal Reference", &content.to_bytes())
@@ -221,9 +224,14 @@ pub fn apply_proposals(
         // added by this commit are held to them in `check_new_leaves`.
         check_members_support_extensions(tree, context)?;
     }
+    // Each KeyPackage costs two signature checks: run them on every core up front, then
+    // report failures in proposal order as the sequential checks reach them.
+    let kp_verdicts = crate::parallel::map(&adds, MIN_KEY_PACKAGES_PER_THREAD, |kp| {
+        validate_key_package(suite, kp, policy.now)
+    });
     let mut added_keys = HashSet::new();
-    for kp in adds {
-        validate_key_package(suite, kp, policy.now)?;
+    for (kp, verdict) in adds.into_iter().zip(kp_verdicts) {
+        verdict?;
         check_credential(policy, &kp.leaf_node)?;
         if kp.cipher_suite != context.cipher_suite || kp.version != context.version {
             return Err(Rule::KeyPackageSuiteOrVersion.into());

@@ -21,9 +21,6 @@ use crate::messages::{
 };
 use std::collections::{BTreeMap, HashSet};
 
-/// Fewer encryptions than this are not worth a thread.
-const MIN_SEALS_PER_THREAD: usize = 16;
-
 /// The HPKE key pair of a node from its path secret (§7.4):
 /// `DeriveKeyPair(DeriveSecret(path_secret, "node"))`.
 pub fn node_key_from_path_secret(suite: &Suite, path_secret: &Secret) -> Result<HpkePrivateKey> {
@@ -351,7 +348,8 @@ pub fn generate_update_path_with_leaf(
 }
 
 /// `EncryptWithLabel(pk, "UpdatePathNode", group_context, path_secret)` to each node of
-/// each copath resolution (§7.6), spread over scoped threads when there are many.
+/// each copath resolution (§7.6); the context is hashed once and the seals spread over the
+/// cores ([`Suite::encrypt_with_label_to_many`]).
 fn encrypt_path_secrets(
     suite: &Suite,
     tree: &RatchetTree,
@@ -371,38 +369,14 @@ fn encrypt_path_secrets(
             jobs.push((i, pk));
         }
     }
-    let seal = |&(i, pk): &(usize, &[u8])| -> Result<HPKECiphertext> {
-        let secret = path_secrets
-            .get(i)
-            .map(|(_, s)| s.as_bytes())
-            .unwrap_or(&[]);
-        let (kem_output, ciphertext) =
-            suite.encrypt_with_label(pk, "UpdatePathNode", context, secret)?;
-        Ok(HPKECiphertext {
-            kem_output: Bytes(kem_output),
-            ciphertext: Bytes(ciphertext),
+    let recipients: Vec<(&[u8], &[u8])> = jobs
+        .iter()
+        .map(|&(i, pk)| {
+            let secret = path_secrets.get(i).map(|(_, s)| s.as_bytes());
+            (pk, secret.unwrap_or(&[]))
         })
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = jobs.len().div_ceil(threads).max(MIN_SEALS_PER_THREAD);
-    let sealed: Vec<Result<HPKECiphertext>> = if jobs.len() <= chunk {
-        jobs.iter().map(seal).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = jobs
-                .chunks(chunk)
-                .map(|c| s.spawn(move || c.iter().map(seal).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(Error::Misuse("an encryption thread panicked"))]
-                    })
-                })
-                .collect()
-        })
-    };
+        .collect();
+    let sealed = suite.encrypt_with_label_to_many("UpdatePathNode", context, &recipients)?;
     let mut nodes: Vec<UpdatePathNode> = public_keys
         .into_iter()
         .map(|encryption_key| UpdatePathNode {
@@ -410,9 +384,12 @@ fn encrypt_path_secrets(
             encrypted_path_secret: Vec::new(),
         })
         .collect();
-    for (&(i, _), ct) in jobs.iter().zip(sealed) {
+    for (&(i, _), (kem_output, ciphertext)) in jobs.iter().zip(sealed) {
         if let Some(node) = nodes.get_mut(i) {
-            node.encrypted_path_secret.push(ct?);
+            node.encrypted_path_secret.push(HPKECiphertext {
+                kem_output: Bytes(kem_output),
+                ciphertext: Bytes(ciphertext),
+            });
         }
     }
     Ok(nodes)

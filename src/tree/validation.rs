@@ -320,7 +320,7 @@ impl RatchetTree {
             }
         };
         let side_result = std::thread::scope(|s| {
-            let workers: Vec<_> = (1..threads).map(|_| s.spawn(&work)).collect();
+            let workers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
             let side_result = side();
             if side_result.is_err() {
                 // The verdict is already this error: no need to finish the signatures.

@@ -1,0 +1,67 @@
+//! Spreading independent, costly operations (signature checks, HPKE encryptions) over the
+//! cores with scoped threads. No pool and no dependency: the library keeps no global state,
+//! and a call's threads end with the call.
+
+/// `f` applied to every item, results in item order. With enough items the slice is cut into
+/// one contiguous chunk per available core (the first on this thread); fewer than
+/// `min_per_thread` items per thread run here alone. A panic in `f` propagates as it would
+/// sequentially.
+pub(crate) fn map<T: Sync, R: Send>(
+    items: &[T],
+    min_per_thread: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len() / min_per_thread.max(1))
+        .max(1);
+    if threads == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|s| {
+        let mut chunks = items.chunks(chunk);
+        let mine = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        let mut out: Vec<R> = mine.iter().map(f).collect();
+        out.reserve(items.len() - out.len());
+        for handle in others {
+            match handle.join() {
+                Ok(results) => out.extend(results),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::map;
+
+    #[test]
+    fn results_keep_item_order_at_every_size() {
+        for n in [0usize, 1, 2, 15, 16, 17, 33, 1000] {
+            let items: Vec<usize> = (0..n).collect();
+            for min in [0, 1, 4, 16] {
+                let out = map(&items, min, |x| x * 3 + 1);
+                assert_eq!(out, items.iter().map(|x| x * 3 + 1).collect::<Vec<_>>());
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_in_a_worker_propagates() {
+        let items: Vec<u32> = (0..64).collect();
+        let caught = std::panic::catch_unwind(|| {
+            map(&items, 1, |&x| {
+                assert!(x != 63, "boom");
+                x
+            })
+        });
+        assert!(caught.is_err());
+    }
+}
