@@ -145,21 +145,6 @@ impl Case {
     }
 }
 
-/// The vectors write ECDSA scalars as minimal big-endian integers (one P-521 case has 65
-/// bytes); Cohort takes the fixed-length `Field-Element-to-Octet-String`, so left-pad.
-fn scalar_bytes(suite: CipherSuite, mut scalar: Vec<u8>) -> Vec<u8> {
-    let len = match suite.0 {
-        0x0002 => 32,
-        0x0007 => 48,
-        0x0005 => 66,
-        _ => return scalar,
-    };
-    if scalar.len() < len {
-        scalar.splice(0..0, std::iter::repeat_n(0, len - scalar.len()));
-    }
-    scalar
-}
-
 fn decode_message(bytes: &[u8], what: &str) -> Result<MLSMessageBody, String> {
     Ok(MLSMessage::decode_exact(bytes)
         .map_err(|e| format!("{what}: decode: {e:?}"))?
@@ -182,7 +167,7 @@ pub fn check(case: &Value) -> Result<(), String> {
             extensions: Extensions::new(),
         },
         signer: suite
-            .signature_key_from_bytes(&scalar_bytes(suite_id, hex_field(case, "signature_priv")?))
+            .signature_key_from_bytes(&hex_field(case, "signature_priv")?)
             .map_err(err("signature_priv"))?,
         signature_pub: hex_field(case, "signature_pub")?,
         encryption_secret: Secret::new(hex_field(case, "encryption_secret")?),
