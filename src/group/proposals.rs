@@ -13,6 +13,7 @@ use crate::messages::{
     Proposal, ProposalType, ReInit, ResumptionPSKUsage,
 };
 use crate::tree::ratchet_tree::RatchetTree;
+use crate::tree::validation::supports_required;
 use std::collections::HashSet;
 
 /// Fewer KeyPackages than this per thread are not worth a thread (each is ~50 µs of checks).
@@ -302,22 +303,6 @@ fn check_members_support_extensions(tree: &RatchetTree, context: &GroupContext) 
     Ok(())
 }
 
-/// Whether `leaf` lists everything a `required_capabilities` extension requires (§11.1).
-pub fn supports_required(leaf: &LeafNode, req: &crate::messages::RequiredCapabilities) -> bool {
-    let caps = &leaf.capabilities;
-    req.extension_types
-        .iter()
-        .all(|t| t.is_default() || caps.extensions.contains(t))
-        && req
-            .proposal_types
-            .iter()
-            .all(|t| t.is_default() || caps.proposals.contains(t))
-        && req
-            .credential_types
-            .iter()
-            .all(|t| caps.credentials.contains(t))
-}
-
 /// §8.4, §12.1.4: the nonce is `KDF.Nh` bytes, and a resumption PSK proposed in a group
 /// is of usage `application` (`allowed` admits one other usage, for the first commit of a
 /// branch or reinitialised group).
@@ -338,72 +323,22 @@ fn validate_psk_id(
 }
 
 /// Validate the leaves a commit added or replaced (Adds, Updates, the committer's path
-/// leaf) against the tree after the commit (§7.3, §12.2 "the ratchet tree is invalid"):
-/// version, cipher suite, own credential type and leaf extensions listed in the
-/// capabilities; the group's `required_capabilities`; a credential type every member
-/// supports, and support for every type in use. One light pass over the members for the
-/// credential types. Key uniqueness is checked as each leaf arrives ([`apply_proposals`],
-/// the path checks), as is the application's credential check ([`check_credential`]).
+/// leaf) against the tree after the commit (§7.3, §12.2 "the ratchet tree is invalid"), with
+/// [`RatchetTree::check_leaf_capabilities`], the same per-leaf check a joiner applies to
+/// every leaf, plus support for the GroupContext's extensions (§12.1.7). O(1) in the group
+/// size per leaf. Key uniqueness is checked as each leaf arrives ([`apply_proposals`], the
+/// path checks), as is the application's credential check ([`check_credential`]).
 pub fn check_new_leaves(tree: &RatchetTree, context: &GroupContext, changed: &[u32]) -> Result<()> {
     if changed.is_empty() {
         return Ok(());
-    }
-    let mut new_leaves = Vec::with_capacity(changed.len());
-    for &i in changed {
-        new_leaves.push(tree.leaf(i).ok_or(Rule::UnknownSender)?);
-    }
-    let mut in_use = Vec::new();
-    // Per new leaf: whether every member lists its credential type.
-    let mut type_supported = vec![true; new_leaves.len()];
-    for (_, leaf) in tree.members() {
-        let t = leaf.credential.credential_type();
-        if !in_use.contains(&t) {
-            in_use.push(t);
-        }
-        for (ok, new) in type_supported.iter_mut().zip(&new_leaves) {
-            *ok &= leaf
-                .capabilities
-                .credentials
-                .contains(&new.credential.credential_type());
-        }
     }
     let required = context
         .extensions
         .required_capabilities()
         .map_err(Error::Decode)?;
-    for (leaf, supported_by_all) in new_leaves.into_iter().zip(type_supported) {
-        let caps = &leaf.capabilities;
-        if !caps.versions.contains(&context.version) {
-            return Err(Rule::UnsupportedProtocolVersion.into());
-        }
-        if !caps.cipher_suites.contains(&context.cipher_suite) {
-            return Err(Rule::UnsupportedCipherSuite.into());
-        }
-        if !caps
-            .credentials
-            .contains(&leaf.credential.credential_type())
-        {
-            return Err(Rule::CredentialTypeNotInCapabilities.into());
-        }
-        let unlisted =
-            |t: &crate::messages::ExtensionType| !t.is_default() && !caps.extensions.contains(t);
-        if leaf.extensions.iter().any(|e| unlisted(&e.extension_type)) {
-            return Err(Rule::LeafExtensionNotInCapabilities.into());
-        }
-        let missing_required = required
-            .as_ref()
-            .is_some_and(|r| !supports_required(leaf, r));
-        if missing_required
-            || context
-                .extensions
-                .iter()
-                .any(|e| unlisted(&e.extension_type))
-        {
-            return Err(Rule::RequiredCapabilityMissing.into());
-        }
-        if !supported_by_all || in_use.iter().any(|t| !caps.credentials.contains(t)) {
-            return Err(Rule::CredentialTypeNotSupportedByAll.into());
-        }
+    for &i in changed {
+        let leaf = tree.leaf(i).ok_or(Rule::UnknownSender)?;
+        tree.check_leaf_capabilities(leaf, context, required.as_ref(), true)?;
     }
     Ok(())
 }

@@ -14,7 +14,8 @@ use super::math;
 use crate::codec::{write_vec_with, Encode};
 use crate::crypto::Suite;
 use crate::error::{Error, Result, Rule};
-use crate::messages::{LeafNode, Node, ParentNode, RatchetTreeWire};
+use crate::messages::{CredentialType, LeafNode, Node, ParentNode, RatchetTreeWire};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Leaf indices are `u32` on the wire; node indices are `2 * leaf`, so leaves stop at 2^31.
@@ -46,6 +47,42 @@ pub struct RatchetTree {
     /// index), so uniqueness checks on Add, Update and Commit (§7.3, §12.4.2) are O(1).
     encryption_keys: KeyIndex,
     signature_keys: KeyIndex,
+    /// Credential types in use and listed, so §7.3's "every member supports every type in
+    /// use" is O(1) per new leaf instead of a pass over the members.
+    credentials: CredentialCensus,
+}
+
+/// Per credential type, how many members use it and how many list it in their
+/// capabilities; kept in step with the leaves.
+#[derive(Debug, Clone, Default)]
+struct CredentialCensus {
+    members: u32,
+    in_use: BTreeMap<CredentialType, u32>,
+    listed: BTreeMap<CredentialType, u32>,
+}
+
+impl CredentialCensus {
+    /// Count `leaf` in (`add`) or out. A type listed twice by one leaf counts once.
+    fn count(&mut self, leaf: &LeafNode, add: bool) {
+        fn step(map: &mut BTreeMap<CredentialType, u32>, t: CredentialType, add: bool) {
+            let n = map.entry(t).or_default();
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            if *n == 0 {
+                map.remove(&t);
+            }
+        }
+        self.members = if add {
+            self.members + 1
+        } else {
+            self.members.saturating_sub(1)
+        };
+        step(&mut self.in_use, leaf.credential.credential_type(), add);
+        let listed: BTreeSet<CredentialType> =
+            leaf.capabilities.credentials.iter().copied().collect();
+        for t in listed {
+            step(&mut self.listed, t, add);
+        }
+    }
 }
 
 /// A hash index from public keys to node or leaf indices, storing 64-bit keyed fingerprints
@@ -112,6 +149,7 @@ impl RatchetTree {
             blank_hint: 0,
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
+            credentials: CredentialCensus::default(),
         };
         tree.put_leaf(0, Some(Arc::new(leaf)));
         tree.blank_hint = 1;
@@ -154,6 +192,7 @@ impl RatchetTree {
             blank_hint: 0,
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
+            credentials: CredentialCensus::default(),
         };
         tree.index_all();
         Ok(tree)
@@ -499,10 +538,12 @@ impl RatchetTree {
         if let Some(old) = slot.take() {
             self.encryption_keys.remove(&old.encryption_key, node);
             self.signature_keys.remove(&old.signature_key, leaf_index);
+            self.credentials.count(&old, false);
         }
         if let Some(new) = &leaf {
             self.encryption_keys.insert(&new.encryption_key, node);
             self.signature_keys.insert(&new.signature_key, leaf_index);
+            self.credentials.count(new, true);
         }
         *slot = leaf;
     }
@@ -521,19 +562,32 @@ impl RatchetTree {
         *slot = parent;
     }
 
-    /// Build both key indexes from scratch (after loading).
+    /// Build both key indexes and the credential census from scratch (after loading).
     fn index_all(&mut self) {
         let mut enc = KeyIndex::default();
         let mut sig = KeyIndex::default();
+        let mut credentials = CredentialCensus::default();
         for (i, leaf) in self.members() {
             enc.insert(&leaf.encryption_key, math::leaf_to_node(i));
             sig.insert(&leaf.signature_key, i);
+            credentials.count(leaf, true);
         }
+        self.credentials = credentials;
         for (x, p) in self.parent_nodes() {
             enc.insert(&p.encryption_key, x);
         }
         self.encryption_keys = enc;
         self.signature_keys = sig;
+    }
+
+    /// The credential types the members use (§7.3), each once.
+    pub fn credential_types_in_use(&self) -> impl Iterator<Item = CredentialType> + '_ {
+        self.credentials.in_use.keys().copied()
+    }
+
+    /// Whether every member lists credential type `t` in its capabilities (§7.3): O(log T).
+    pub fn all_members_list_credential(&self, t: CredentialType) -> bool {
+        self.credentials.listed.get(&t).copied().unwrap_or(0) == self.credentials.members
     }
 
     /// The node (leaf or parent) whose encryption key is `key`, if any: O(1), for the

@@ -13,7 +13,9 @@ use super::hashes::leaf_span;
 use super::math;
 use super::ratchet_tree::{NodeRef, RatchetTree};
 use crate::error::{Error, Result, Rule};
-use crate::messages::{GroupContext, LeafNode, LeafNodeSourceData, RequiredCapabilities};
+use crate::messages::{
+    ExtensionType, GroupContext, LeafNode, LeafNodeSourceData, RequiredCapabilities,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -141,59 +143,17 @@ impl RatchetTree {
         Ok(())
     }
 
-    /// §7.2, §7.3, §11.1: every leaf supports the group's version, cipher suite, required
-    /// capabilities and every credential type in use; lists its own credential type and
-    /// non-default extensions; is within its lifetime (if `ctx.now` is set); and is
-    /// accepted by the application's credential check (if any).
+    /// §7.2, §7.3, §11.1: every leaf passes [`RatchetTree::check_leaf_capabilities`]; is
+    /// within its lifetime (if `ctx.now` is set); and is accepted by the application's
+    /// credential check (if any).
     pub fn check_leaf_contents(&self, ctx: &TreeValidationContext<'_>) -> Result<()> {
         let gc = ctx.group_context;
-        let required: RequiredCapabilities = gc
+        let required = gc
             .extensions
             .required_capabilities()
-            .map_err(Error::Decode)?
-            .unwrap_or_default();
-        let in_use: HashSet<_> = self
-            .members()
-            .map(|(_, l)| l.credential.credential_type())
-            .collect();
+            .map_err(Error::Decode)?;
         for (i, leaf) in self.members() {
-            let caps = &leaf.capabilities;
-            if !caps.versions.contains(&gc.version) {
-                return Err(Rule::UnsupportedProtocolVersion.into());
-            }
-            if !caps.cipher_suites.contains(&gc.cipher_suite) {
-                return Err(Rule::UnsupportedCipherSuite.into());
-            }
-            if !caps
-                .credentials
-                .contains(&leaf.credential.credential_type())
-            {
-                return Err(Rule::CredentialTypeNotInCapabilities.into());
-            }
-            if leaf.extensions.iter().any(|e| {
-                !e.extension_type.is_default() && !caps.extensions.contains(&e.extension_type)
-            }) {
-                return Err(Rule::LeafExtensionNotInCapabilities.into());
-            }
-            // Default types are implemented by everyone and never listed (§7.2, §11.1).
-            let missing = required
-                .extension_types
-                .iter()
-                .any(|t| !t.is_default() && !caps.extensions.contains(t))
-                || required
-                    .proposal_types
-                    .iter()
-                    .any(|t| !t.is_default() && !caps.proposals.contains(t))
-                || required
-                    .credential_types
-                    .iter()
-                    .any(|t| !caps.credentials.contains(t));
-            if missing {
-                return Err(Rule::RequiredCapabilityMissing.into());
-            }
-            if in_use.iter().any(|t| !caps.credentials.contains(t)) {
-                return Err(Rule::CredentialTypeNotSupportedByAll.into());
-            }
+            self.check_leaf_capabilities(leaf, gc, required.as_ref(), false)?;
             if let (Some(now), LeafNodeSourceData::KeyPackage(life)) =
                 (ctx.now, &leaf.leaf_node_source)
             {
@@ -206,6 +166,51 @@ impl RatchetTree {
                     return Err(Rule::CredentialRejected.into());
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// §7.2, §7.3, §11.1: `leaf` (in this tree) supports the group's version and cipher
+    /// suite; lists its own credential type and its non-default extensions; lists what
+    /// `required` requires; and supports every credential type in use. Checked in that order.
+    /// A `new_leaf` (one a commit brings into a tree already trusted) must also list every
+    /// non-default GroupContext extension (§12.1.7) and have a credential type every member
+    /// lists; checking every leaf of a tree covers the latter already. Signatures, keys,
+    /// lifetimes and the application's credential check are separate.
+    pub fn check_leaf_capabilities(
+        &self,
+        leaf: &LeafNode,
+        gc: &GroupContext,
+        required: Option<&RequiredCapabilities>,
+        new_leaf: bool,
+    ) -> Result<()> {
+        let caps = &leaf.capabilities;
+        let own_type = leaf.credential.credential_type();
+        if !caps.versions.contains(&gc.version) {
+            return Err(Rule::UnsupportedProtocolVersion.into());
+        }
+        if !caps.cipher_suites.contains(&gc.cipher_suite) {
+            return Err(Rule::UnsupportedCipherSuite.into());
+        }
+        if !caps.credentials.contains(&own_type) {
+            return Err(Rule::CredentialTypeNotInCapabilities.into());
+        }
+        // Default types are implemented by everyone and never listed (§7.2, §11.1).
+        let unlisted = |t: &ExtensionType| !t.is_default() && !caps.extensions.contains(t);
+        if leaf.extensions.iter().any(|e| unlisted(&e.extension_type)) {
+            return Err(Rule::LeafExtensionNotInCapabilities.into());
+        }
+        let missing = required.is_some_and(|r| !supports_required(leaf, r))
+            || (new_leaf && gc.extensions.iter().any(|e| unlisted(&e.extension_type)));
+        if missing {
+            return Err(Rule::RequiredCapabilityMissing.into());
+        }
+        if (new_leaf && !self.all_members_list_credential(own_type))
+            || self
+                .credential_types_in_use()
+                .any(|t| !caps.credentials.contains(&t))
+        {
+            return Err(Rule::CredentialTypeNotSupportedByAll.into());
         }
         Ok(())
     }
@@ -354,6 +359,22 @@ impl RatchetTree {
             )
             .is_ok()
     }
+}
+
+/// Whether `leaf` lists everything a `required_capabilities` extension requires (§11.1).
+pub fn supports_required(leaf: &LeafNode, req: &RequiredCapabilities) -> bool {
+    let caps = &leaf.capabilities;
+    req.extension_types
+        .iter()
+        .all(|t| t.is_default() || caps.extensions.contains(t))
+        && req
+            .proposal_types
+            .iter()
+            .all(|t| t.is_default() || caps.proposals.contains(t))
+        && req
+            .credential_types
+            .iter()
+            .all(|t| caps.credentials.contains(t))
 }
 
 /// §7.9.2: a non-blank parent must be covered by exactly one chain.

@@ -342,3 +342,66 @@ fn key_index_survives_duplicates() {
     b.remove(2);
     assert_eq!(b.tree.find_encryption_key(&[7; 32]), None);
 }
+
+/// The credential census (§7.3 support checks) recounted from the members.
+fn census_matches_members(tree: &RatchetTree) {
+    use crate::messages::CredentialType;
+    use std::collections::BTreeSet;
+    let in_use: BTreeSet<CredentialType> = tree
+        .members()
+        .map(|(_, l)| l.credential.credential_type())
+        .collect();
+    assert_eq!(
+        tree.credential_types_in_use().collect::<BTreeSet<_>>(),
+        in_use
+    );
+    for t in [CredentialType::BASIC, CredentialType::X509] {
+        let all = tree
+            .members()
+            .all(|(_, l)| l.capabilities.credentials.contains(&t));
+        assert_eq!(tree.all_members_list_credential(t), all, "{t:?}");
+    }
+}
+
+#[test]
+fn credential_census_follows_adds_updates_removes_and_reloads() {
+    use crate::messages::{Certificate, CredentialType};
+    let with = |tag: u8, x509: bool, lists: Vec<CredentialType>| {
+        let mut l = leaf(tag);
+        if x509 {
+            l.credential = Credential::X509 {
+                certificates: vec![Certificate {
+                    cert_data: Bytes(vec![tag]),
+                }],
+            };
+        }
+        l.capabilities.credentials = lists;
+        l
+    };
+    let (basic, x509) = (CredentialType::BASIC, CredentialType::X509);
+    let mut tree = RatchetTree::new(suite(), with(1, false, vec![basic, basic]));
+    census_matches_members(&tree);
+    let a = tree.add_leaf(with(2, false, vec![basic, x509])).unwrap();
+    census_matches_members(&tree);
+    assert!(
+        tree.all_members_list_credential(basic),
+        "a type listed twice counts once"
+    );
+    let b = tree.add_leaf(with(3, true, vec![x509])).unwrap();
+    census_matches_members(&tree);
+    assert!(!tree.all_members_list_credential(basic));
+    tree.update_leaf(b, with(4, true, vec![basic, x509]))
+        .unwrap();
+    census_matches_members(&tree);
+    tree.remove_leaf(0).unwrap();
+    census_matches_members(&tree);
+    assert!(tree.all_members_list_credential(x509));
+    tree.remove_leaf(b).unwrap();
+    census_matches_members(&tree);
+    assert_eq!(
+        tree.credential_types_in_use().collect::<Vec<_>>(),
+        vec![basic]
+    );
+    let _ = a;
+    census_matches_members(&reload(&tree).unwrap());
+}
