@@ -525,3 +525,58 @@ fn commit_returns_a_group_info_only_when_asked() {
     apply(&mut bob, &commit, &NoPsks);
     assert_agree(&[&alice, &bob, &dave]);
 }
+
+#[test]
+fn late_message_verifies_with_the_senders_key_of_its_epoch() {
+    // §15.3 (late messages): Carol sends, is removed, and Dave takes her leaf; Carol's
+    // message, two epochs late, still verifies against her key of that epoch, also after
+    // Bob's state went through to_bytes/from_bytes.
+    let ([mut alice, mut bob, mut carol], _) = members(
+        b"late leaf reuse",
+        ["alice", "bob", "carol"],
+        GroupConfig::default(),
+    );
+    let late = carol.send_application(b"before my removal", b"").unwrap();
+    let out = alice
+        .commit(
+            CommitOptions {
+                remove: vec![carol.own_leaf_index()],
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .unwrap();
+    fan_out(&mut alice, &mut [&mut bob], &out.commit, &NoPsks);
+    let dave = key_package("dave");
+    let out = alice.commit(adding([&dave]), &NoPsks).unwrap();
+    fan_out(&mut alice, &mut [&mut bob], &out.commit, &NoPsks);
+    let joined = Group::join(
+        out.welcome.as_ref().unwrap(),
+        &dave,
+        &NoPsks,
+        JoinOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        joined.own_leaf_index(),
+        carol.own_leaf_index(),
+        "Dave reuses the leaf"
+    );
+
+    let mut bob = Group::from_bytes(&bob.to_bytes(), None).unwrap();
+    for g in [&mut alice, &mut bob] {
+        match deliver(g, &late, &NoPsks) {
+            ReceivedMessage::Application {
+                data,
+                epoch,
+                sender,
+                ..
+            } => {
+                assert_eq!(data, b"before my removal");
+                assert_eq!(epoch, g.epoch() - 2);
+                assert_eq!(sender, carol.own_leaf_index());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -36,7 +36,7 @@ const GROUP_MAGIC: &[u8; 8] = b"COHORTGS";
 /// Magic string of persisted KeyPackage secrets.
 const KEY_PACKAGE_MAGIC: &[u8; 8] = b"COHORTKP";
 /// Format version of both blobs; bump on any change to the layout.
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
 /// Length of the trailing SHA-256 checksum.
 const CHECKSUM_LEN: usize = 32;
 
@@ -282,7 +282,12 @@ impl Group {
                     p.context.encode(b);
                     p.sender_data_secret.encode(b);
                     p.secret_tree.encode(b);
-                    p.tree.to_wire().encode(b);
+                    write_vec_with(b, |d| {
+                        for (leaf, key) in &p.changed_signature_keys {
+                            leaf.encode(d);
+                            key.encode(d);
+                        }
+                    });
                 }
             });
             write_vec_with(out, |b| {
@@ -337,27 +342,25 @@ impl Group {
             })
         })?;
         let own_proposals = r.vec_with(|s| Ok((Bytes::decode(s)?.0, Bytes::decode(s)?.0)))?;
-        let mut past = Vec::new();
-        r.vec_with(|s| {
-            past.push((
-                GroupContext::decode(s)?,
-                Secret::decode(s)?,
-                SecretTree::decode(s)?,
-                RatchetTreeWire::decode(s)?,
-            ));
-            Ok(())
-        })?;
-        let past_epochs = past
-            .into_iter()
-            .map(|(context, sender_data_secret, secret_tree, wire)| {
+        let past_epochs = r
+            .vec_with(|s| {
+                let context = GroupContext::decode(s)?;
+                let sender_data_secret = Secret::decode(s)?;
+                let secret_tree = SecretTree::decode(s)?;
+                let changed_signature_keys: Vec<(u32, Option<Bytes>)> =
+                    s.vec_with(|d| Ok((u32::decode(d)?, Option::<Bytes>::decode(d)?)))?;
+                // The lookup binary-searches the delta.
+                if changed_signature_keys.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(DecodeError::Malformed("past epoch signature keys"));
+                }
                 Ok(PastEpoch {
                     context,
                     sender_data_secret,
                     secret_tree,
-                    tree: RatchetTree::from_wire(suite, wire).map_err(|_| malformed("tree"))?,
+                    changed_signature_keys,
                 })
-            })
-            .collect::<Result<VecDeque<_>>>()?;
+            })?
+            .into();
         let resumption_psks: VecDeque<(u64, Secret)> = r
             .vec_with(|s| Ok((u64::decode(s)?, Secret::decode(s)?)))?
             .into();

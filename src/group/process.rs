@@ -8,7 +8,7 @@ use super::proposals::{
     ProposalPolicy,
 };
 use super::psk::PskStore;
-use super::state::{Group, PastEpoch};
+use super::state::{past_signature_key, Group, PastEpoch};
 use crate::codec::Bytes;
 use crate::crypto::Secret;
 use crate::error::{Error, Result, Rule};
@@ -162,24 +162,30 @@ impl Group {
         &mut self,
         m: &crate::framing::PrivateMessage,
     ) -> Result<ReceivedMessage> {
-        let past = self
+        let k = self
             .past_epochs
-            .iter_mut()
-            .find(|p| p.context.epoch == m.epoch && p.context.group_id == m.group_id)
+            .iter()
+            .position(|p| p.context.epoch == m.epoch && p.context.group_id == m.group_id)
             .ok_or(Rule::WrongGroupOrEpoch)?;
+        let (head, later) = self.past_epochs.make_contiguous().split_at_mut(k + 1);
+        let past = head.last_mut().ok_or(Rule::WrongGroupOrEpoch)?;
         let PastEpoch {
             context,
             sender_data_secret,
             secret_tree,
-            tree,
+            changed_signature_keys,
         } = past;
+        let deltas: Vec<&[(u32, Option<Bytes>)]> = std::iter::once(&**changed_signature_keys)
+            .chain(later.iter().map(|p| p.changed_signature_keys.as_slice()))
+            .collect();
+        let tree = &self.tree;
         let verified = unprotect_private(
             &self.suite,
             m,
             context,
             sender_data_secret,
             secret_tree,
-            |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
+            |i| past_signature_key(deltas.iter().copied(), tree, i),
         )?;
         let content = verified.framed_content();
         match (&content.content, content.sender) {
@@ -466,11 +472,16 @@ impl Group {
         let old_secret_tree = std::mem::replace(&mut self.secret_tree, secret_tree);
         let old_secrets = std::mem::replace(&mut self.secrets, secrets);
         if self.config.max_past_epochs > 0 {
+            let changed_signature_keys = old_tree
+                .changed_leaves(&self.tree)
+                .into_iter()
+                .map(|i| (i, old_tree.leaf(i).map(|l| l.signature_key.clone())))
+                .collect();
             self.past_epochs.push_back(PastEpoch {
                 context: old_context.clone(),
                 sender_data_secret: old_secrets.sender_data_secret.clone(),
                 secret_tree: old_secret_tree,
-                tree: old_tree,
+                changed_signature_keys,
             });
             while self.past_epochs.len() > self.config.max_past_epochs {
                 self.past_epochs.pop_front();

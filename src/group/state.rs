@@ -2,6 +2,7 @@
 
 use super::config::GroupConfig;
 use super::proposals::CachedProposal;
+use crate::codec::Bytes;
 use crate::crypto::{HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
 use crate::error::Result;
 use crate::messages::{GroupContext, LeafNode, ReInit};
@@ -16,8 +17,25 @@ pub(crate) struct PastEpoch {
     pub(crate) context: GroupContext,
     pub(crate) sender_data_secret: Secret,
     pub(crate) secret_tree: SecretTree,
-    /// The tree of that epoch (nodes are shared, so keeping it is cheap), for sender keys.
-    pub(crate) tree: RatchetTree,
+    /// Sender signature keys, as a delta instead of a tree: for each leaf the commit that
+    /// ended this epoch changed, its key in this epoch (`None`: blank), sorted by leaf.
+    /// Other leaves had the key they have in the next epoch.
+    pub(crate) changed_signature_keys: Vec<(u32, Option<Bytes>)>,
+}
+
+/// The signature key of `leaf` in the first of `past` (oldest first), given the current
+/// `tree`: the first delta that records the leaf wins, else the leaf is unchanged since.
+pub(crate) fn past_signature_key<'a>(
+    past: impl IntoIterator<Item = &'a [(u32, Option<Bytes>)]>,
+    tree: &'a RatchetTree,
+    leaf: u32,
+) -> Option<&'a [u8]> {
+    for changed in past {
+        if let Ok(at) = changed.binary_search_by_key(&leaf, |(i, _)| *i) {
+            return changed[at].1.as_ref().map(|k| k.as_slice());
+        }
+    }
+    tree.leaf(leaf).map(|l| l.signature_key.as_slice())
 }
 
 /// One member's view of an MLS group in its current epoch.
