@@ -86,6 +86,8 @@ impl Member {
             let find = |id: &str| members.iter().find(|(_, n)| n == id).map(|(i, _)| *i);
             let mut options = CommitOptions {
                 include_received: true,
+                // The server keeps every epoch's GroupInfo for external joiners.
+                group_info: true,
                 ..CommitOptions::default()
             };
             let mut added = Vec::new();
@@ -158,7 +160,7 @@ impl Member {
                     Vec::new()
                 },
                 welcome: out.welcome.as_ref().map(|w| b64(&w.to_bytes())),
-                group_info: Some(b64(&out.group_info.to_bytes())),
+                group_info: out.group_info.as_ref().map(|g| b64(&g.to_bytes())),
                 added: added.clone(),
                 removed: removed.clone(),
             };
