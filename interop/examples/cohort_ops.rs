@@ -1,6 +1,6 @@
 //! Cohort's group operations at one size, timed once each, for profiling (callgrind, perf)
 //! without criterion's repetitions: `cargo run --release -p cohort-interop --example
-//! cohort_ops -- N [op...]`, ops among create, join, commit, process, add, populated
+//! cohort_ops -- N [op...]`, ops among create, join, commit, process, app, add
 //! (default: all). Figures for comparison belong to `benches/compare.rs`.
 
 use cohort::crypto::CipherSuite;
@@ -76,6 +76,21 @@ fn main() {
     }
     member.confirm_pending_commit().expect("confirm");
 
+    if want("app") {
+        let payload = vec![0x5a; 1024];
+        let rounds = 200u32;
+        let mut sent = Vec::new();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            sent.push(member.send_application(&payload, b"").expect("send"));
+        }
+        println!("app 1KiB protect N={n}: {:.2?}", t.elapsed() / rounds);
+        let t = Instant::now();
+        for m in sent {
+            creator.process_message(m, &NoPsks).expect("receive");
+        }
+        println!("app 1KiB unprotect N={n}: {:.2?}", t.elapsed() / rounds);
+    }
     if want("add") {
         let extra = cohort_key_package(SUITE, "extra").0.key_package;
         let t = Instant::now();

@@ -15,7 +15,7 @@ use crate::error::{CryptoError, Result};
 const PREFIX: &[u8] = b"MLS 1.0 ";
 
 /// Fewer HPKE encryptions than this per thread are not worth a thread (a seal is ~60 µs).
-const MIN_SEALS_PER_THREAD: usize = 16;
+const MIN_SEALS_PER_THREAD: usize = 4;
 
 /// Encode `struct { opaque label<V> = "MLS 1.0 " + label; opaque second<V>; }`, the shape
 /// of KDFLabel's tail, SignContent and EncryptContext. Fails instead of writing a length

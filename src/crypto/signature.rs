@@ -16,6 +16,19 @@ pub struct SignaturePrivateKey {
     alg: SigAlg,
     private: Secret,
     public: Vec<u8>,
+    /// The parsed key (each crate's type zeroizes on drop), so that signing does not parse
+    /// it and recompute its public key, a base-point multiplication, on every message.
+    parsed: ParsedKey,
+}
+
+/// A signing key in its crate's own type.
+#[derive(Clone)]
+enum ParsedKey {
+    Ed25519(ed25519::Key),
+    Ed448(ed448::Key),
+    P256(ecdsa_p256::Key),
+    P384(ecdsa_p384::Key),
+    P521(ecdsa_p521::Key),
 }
 
 impl SignaturePrivateKey {
@@ -53,24 +66,25 @@ macro_rules! ecdsa_impl {
             /// Scalar length in bytes (`Field-Element-to-Octet-String` of the test vectors).
             pub(super) const SCALAR_LEN: usize = $scalar_len;
 
-            fn signing_key(private: &[u8]) -> Result<SigningKey> {
+            pub(super) type Key = SigningKey;
+
+            /// The key for a scalar, or `InvalidKey` for 0 or a scalar >= n.
+            pub(super) fn parse(private: &[u8]) -> Result<Key> {
                 // Exact length: a shorter encoding would be silently left-padded.
                 let bytes = <&$curve::FieldBytes>::try_from(private)
                     .map_err(|_| CryptoError::InvalidKey)?;
                 SigningKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidKey.into())
             }
 
-            /// The uncompressed SEC1 public key, or `InvalidKey` for 0 or a scalar >= n.
-            pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
-                let sk = signing_key(private)?;
-                let point = sk.verifying_key().as_affine().to_sec1_point(false);
-                Ok(point.as_bytes().to_vec())
+            /// The uncompressed SEC1 public key.
+            pub(super) fn public(key: &Key) -> Vec<u8> {
+                let point = key.verifying_key().as_affine().to_sec1_point(false);
+                point.as_bytes().to_vec()
             }
 
-            pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
-                let sk = signing_key(private)?;
+            pub(super) fn sign(key: &Key, msg: &[u8]) -> Result<Vec<u8>> {
                 // RFC 6979 deterministic nonces: no RNG failure mode while signing.
-                let sig: Signature = sk.try_sign(msg).map_err(|_| CryptoError::InvalidKey)?;
+                let sig: Signature = key.try_sign(msg).map_err(|_| CryptoError::InvalidKey)?;
                 Ok(sig.to_der().as_bytes().to_vec())
             }
 
@@ -100,18 +114,20 @@ mod ed25519 {
 
     pub(super) const SEED_LEN: usize = 32;
 
-    fn signing_key(private: &[u8]) -> Result<SigningKey> {
+    pub(super) type Key = SigningKey;
+
+    pub(super) fn parse(private: &[u8]) -> Result<Key> {
         let seed: Zeroizing<[u8; SEED_LEN]> =
             Zeroizing::new(private.try_into().map_err(|_| CryptoError::InvalidKey)?);
         Ok(SigningKey::from_bytes(&seed))
     }
 
-    pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
-        Ok(signing_key(private)?.verifying_key().to_bytes().to_vec())
+    pub(super) fn public(key: &Key) -> Vec<u8> {
+        key.verifying_key().to_bytes().to_vec()
     }
 
-    pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
-        Ok(signing_key(private)?.sign(msg).to_bytes().to_vec())
+    pub(super) fn sign(key: &Key, msg: &[u8]) -> Result<Vec<u8>> {
+        Ok(key.sign(msg).to_bytes().to_vec())
     }
 
     pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
@@ -132,20 +148,22 @@ mod ed448 {
 
     pub(super) const SEED_LEN: usize = 57;
 
-    fn signing_key(private: &[u8]) -> Result<SigningKey> {
+    pub(super) type Key = SigningKey;
+
+    pub(super) fn parse(private: &[u8]) -> Result<Key> {
         let mut seed = SecretKey::try_from(private).map_err(|_| CryptoError::InvalidKey)?;
         let sk = SigningKey::from(&seed);
         seed.as_mut_slice().zeroize();
         Ok(sk)
     }
 
-    pub(super) fn public_from_private(private: &[u8]) -> Result<Vec<u8>> {
-        Ok(signing_key(private)?.verifying_key().to_bytes().to_vec())
+    pub(super) fn public(key: &Key) -> Vec<u8> {
+        key.verifying_key().to_bytes().to_vec()
     }
 
     /// Pure Ed448 with an empty context (RFC 8032 §5.2), as MLS uses the plain "ed448" scheme.
-    pub(super) fn sign(private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
-        Ok(signing_key(private)?.sign_raw(msg).to_bytes().to_vec())
+    pub(super) fn sign(key: &Key, msg: &[u8]) -> Result<Vec<u8>> {
+        Ok(key.sign_raw(msg).to_bytes().to_vec())
     }
 
     pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
@@ -169,24 +187,14 @@ impl SigAlg {
         }
     }
 
-    fn public_from_private(self, private: &[u8]) -> Result<Vec<u8>> {
-        match self {
-            SigAlg::Ed25519 => ed25519::public_from_private(private),
-            SigAlg::Ed448 => ed448::public_from_private(private),
-            SigAlg::EcdsaP256Sha256 => ecdsa_p256::public_from_private(private),
-            SigAlg::EcdsaP384Sha384 => ecdsa_p384::public_from_private(private),
-            SigAlg::EcdsaP521Sha512 => ecdsa_p521::public_from_private(private),
-        }
-    }
-
-    fn sign(self, private: &[u8], msg: &[u8]) -> Result<Vec<u8>> {
-        match self {
-            SigAlg::Ed25519 => ed25519::sign(private, msg),
-            SigAlg::Ed448 => ed448::sign(private, msg),
-            SigAlg::EcdsaP256Sha256 => ecdsa_p256::sign(private, msg),
-            SigAlg::EcdsaP384Sha384 => ecdsa_p384::sign(private, msg),
-            SigAlg::EcdsaP521Sha512 => ecdsa_p521::sign(private, msg),
-        }
+    fn parse(self, private: &[u8]) -> Result<ParsedKey> {
+        Ok(match self {
+            SigAlg::Ed25519 => ParsedKey::Ed25519(ed25519::parse(private)?),
+            SigAlg::Ed448 => ParsedKey::Ed448(ed448::parse(private)?),
+            SigAlg::EcdsaP256Sha256 => ParsedKey::P256(ecdsa_p256::parse(private)?),
+            SigAlg::EcdsaP384Sha384 => ParsedKey::P384(ecdsa_p384::parse(private)?),
+            SigAlg::EcdsaP521Sha512 => ParsedKey::P521(ecdsa_p521::parse(private)?),
+        })
     }
 
     fn verify(self, public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
@@ -196,6 +204,28 @@ impl SigAlg {
             SigAlg::EcdsaP256Sha256 => ecdsa_p256::verify(public, msg, signature),
             SigAlg::EcdsaP384Sha384 => ecdsa_p384::verify(public, msg, signature),
             SigAlg::EcdsaP521Sha512 => ecdsa_p521::verify(public, msg, signature),
+        }
+    }
+}
+
+impl ParsedKey {
+    fn public(&self) -> Vec<u8> {
+        match self {
+            ParsedKey::Ed25519(k) => ed25519::public(k),
+            ParsedKey::Ed448(k) => ed448::public(k),
+            ParsedKey::P256(k) => ecdsa_p256::public(k),
+            ParsedKey::P384(k) => ecdsa_p384::public(k),
+            ParsedKey::P521(k) => ecdsa_p521::public(k),
+        }
+    }
+
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            ParsedKey::Ed25519(k) => ed25519::sign(k, msg),
+            ParsedKey::Ed448(k) => ed448::sign(k, msg),
+            ParsedKey::P256(k) => ecdsa_p256::sign(k, msg),
+            ParsedKey::P384(k) => ecdsa_p384::sign(k, msg),
+            ParsedKey::P521(k) => ecdsa_p521::sign(k, msg),
         }
     }
 }
@@ -224,11 +254,12 @@ impl Suite {
         let is_scalar = !matches!(self.sig, SigAlg::Ed25519 | SigAlg::Ed448);
         let padded = super::secret::left_pad_scalar(private, self.sig.private_len(), is_scalar)?;
         let private = padded.as_bytes();
-        let public = self.sig.public_from_private(private)?;
+        let parsed = self.sig.parse(private)?;
         Ok(SignaturePrivateKey {
             alg: self.sig,
             private: Secret::from_slice(private),
-            public,
+            public: parsed.public(),
+            parsed,
         })
     }
 
@@ -237,7 +268,7 @@ impl Suite {
         if key.alg != self.sig {
             return Err(Error::Misuse("signature key of another algorithm"));
         }
-        self.sig.sign(key.private.as_bytes(), msg)
+        key.parsed.sign(msg)
     }
 
     /// `Signature.Verify` over already-framed bytes; callers use [`Suite::verify_with_label`].

@@ -17,7 +17,7 @@ use crate::tree::validation::supports_required;
 use std::collections::HashSet;
 
 /// Fewer KeyPackages than this per thread are not worth a thread (each is ~50 µs of checks).
-const MIN_KEY_PACKAGES_PER_THREAD: usize = 8;
+const MIN_KEY_PACKAGES_PER_THREAD: usize = 2;
 
 /// `ProposalRef = RefHash("MLS 1.0 Proposal Reference", AuthenticatedContent)` (§5.2).
 pub fn proposal_ref(suite: &Suite, content: &AuthenticatedContent) -> Vec<u8> {

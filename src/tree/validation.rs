@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Fewer leaves than this per thread are not worth a thread.
-const MIN_LEAVES_PER_THREAD: usize = 32;
+const MIN_LEAVES_PER_THREAD: usize = 8;
 
 /// Leaves a signature thread takes at a time: small enough to balance the cores, large
 /// enough that the shared counter is touched once per ~1 ms of work.
