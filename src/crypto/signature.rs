@@ -25,7 +25,7 @@ pub struct SignaturePrivateKey {
 #[derive(Clone)]
 enum ParsedKey {
     Ed25519(ed25519::Key),
-    Ed448(ed448::Key),
+    Ed448(Box<ed448::Key>),
     P256(ecdsa_p256::Key),
     P384(ecdsa_p384::Key),
     P521(ecdsa_p521::Key),
@@ -190,7 +190,7 @@ impl SigAlg {
     fn parse(self, private: &[u8]) -> Result<ParsedKey> {
         Ok(match self {
             SigAlg::Ed25519 => ParsedKey::Ed25519(ed25519::parse(private)?),
-            SigAlg::Ed448 => ParsedKey::Ed448(ed448::parse(private)?),
+            SigAlg::Ed448 => ParsedKey::Ed448(Box::new(ed448::parse(private)?)),
             SigAlg::EcdsaP256Sha256 => ParsedKey::P256(ecdsa_p256::parse(private)?),
             SigAlg::EcdsaP384Sha384 => ParsedKey::P384(ecdsa_p384::parse(private)?),
             SigAlg::EcdsaP521Sha512 => ParsedKey::P521(ecdsa_p521::parse(private)?),
