@@ -1,6 +1,15 @@
 //! Spreading independent, costly operations (signature checks, HPKE encryptions) over the
-//! cores with scoped threads. No pool and no dependency: the library keeps no global state,
-//! and a call's threads end with the call.
+//! cores with scoped threads. No pool and no dependency: a call's threads end with the call.
+//! The only thing kept between calls is the core count, a read-only fact about the machine.
+
+use std::sync::OnceLock;
+
+/// The number of cores this process may use, read once: `available_parallelism` reads the
+/// cgroup quota files on Linux (~27 µs a call, as much as the work it would split).
+pub(crate) fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
 
 /// `f` applied to every item, results in item order. With enough items the slice is cut into
 /// one contiguous chunk per available core (the first on this thread); fewer than
@@ -11,11 +20,13 @@ pub(crate) fn map<T: Sync, R: Send>(
     min_per_thread: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len() / min_per_thread.max(1))
-        .max(1);
-    if threads == 1 {
+    let per_thread = min_per_thread.max(1);
+    let threads = if items.len() < 2 * per_thread {
+        1
+    } else {
+        cores().min(items.len() / per_thread)
+    };
+    if threads <= 1 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

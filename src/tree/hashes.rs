@@ -221,14 +221,13 @@ impl RatchetTree {
     /// Recompute every stale tree hash (§7.8); afterwards all per-node hashes are current.
     pub fn refresh_hashes(&mut self) {
         let root = self.root();
-        // Threads only pay off when both halves are stale (a load or a large batch); asking
-        // the OS for the core count costs more than rehashing one path.
+        // Threads only pay off when both halves are stale (a load or a large batch).
         let both_halves = match (math::left(root), math::right(root)) {
             (Some(l), Some(r)) => self.hashes.get(l).is_none() && self.hashes.get(r).is_none(),
             _ => false,
         };
         let threads = if both_halves {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+            crate::parallel::cores()
         } else {
             1
         };

@@ -19,8 +19,9 @@ use crate::messages::{
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// Fewer leaves than this per thread are not worth a thread.
-const MIN_LEAVES_PER_THREAD: usize = 8;
+/// Fewer leaves than this per thread are not worth a thread (a spawn costs ~60 µs, a
+/// verification ~25 µs).
+const MIN_LEAVES_PER_THREAD: usize = 16;
 
 /// Leaves a signature thread takes at a time: small enough to balance the cores, large
 /// enough that the shared counter is touched once per ~1 ms of work.
@@ -302,10 +303,10 @@ impl RatchetTree {
         side: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         let n = self.leaves.len();
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |t| t.get())
-            .min(n.div_ceil(MIN_LEAVES_PER_THREAD))
-            .max(1);
+        let threads = match n / MIN_LEAVES_PER_THREAD {
+            0 | 1 => 1,
+            enough => crate::parallel::cores().min(enough),
+        };
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let work = || {
