@@ -2,8 +2,8 @@
 //!
 //! [`Encode`] and [`Decode`] are implemented for the integer types, `Option<T>` (`optional<T>`),
 //! `Vec<T>` (`T items<V>`), fixed arrays (`opaque[N]`) and [`Bytes`] (`opaque data<V>`). Wire
-//! structs are declared with [`codec_struct!`] so that each field is written once; registries use
-//! [`codec_registry!`] (unknown values survive) and closed enums use [`codec_enum!`] (unknown
+//! structs are declared with `codec_struct!` so that each field is written once; registries use
+//! `codec_registry!` (unknown values survive) and closed enums use `codec_enum!` (unknown
 //! values are rejected).
 //!
 //! Decoding never allocates more than the input justifies: every vector is bounded by its
