@@ -9,7 +9,7 @@
 use super::content::{AuthenticatedContent, Content, FramedContent, Sender, WireFormat};
 use super::content::{ContentType, FramedContentAuthData};
 use super::message::PublicMessage;
-use crate::codec::Bytes;
+use crate::codec::{Bytes, Encode};
 use crate::crypto::{Secret, SignaturePrivateKey, Suite};
 use crate::error::{CryptoError, DecodeError, Error, Result, Rule};
 use crate::messages::{GroupContext, Proposal};
@@ -221,17 +221,21 @@ pub fn unprotect_public<'k>(
     };
     match (authenticated.content.sender, membership_tag) {
         (Sender::Member(_), Some(tag)) => {
-            let tbm = authenticated.tbm_bytes(Some(context))?;
+            // AuthenticatedContentTBM is FramedContentTBS (a member signs the context) then
+            // the auth data: encode the content once for both the MAC and the signature.
+            let mut tbm = authenticated.tbs_bytes(Some(context))?;
+            let tbs_len = tbm.len();
+            authenticated.auth.encode(&mut tbm);
             suite
                 .verify_mac(membership_key.as_bytes(), &tbm, &tag)
                 .map_err(|_| Error::from(Rule::MembershipTag))?;
+            verify_signature_over(suite, &authenticated, &tbm[..tbs_len], member_key)?;
         }
         (Sender::Member(_), None) => return Err(Rule::MembershipTag.into()),
-        (_, None) => {}
+        (_, None) => verify_signature(suite, &authenticated, context, member_key)?,
         // §6.2: only members carry a tag; the decoder never produces one for others.
         (_, Some(_)) => return Err(DecodeError::Malformed("membership_tag presence").into()),
     }
-    verify_signature(suite, &authenticated, context, member_key)?;
     Ok(VerifiedContent::checked(authenticated))
 }
 
@@ -271,8 +275,35 @@ pub(super) fn verify_signature<'k>(
     let key = sender_signature_key(&content.content, context, member_key)?;
     let signs_context = content.content.sender.signs_group_context();
     let tbs = content.tbs_bytes(signs_context.then_some(context))?;
+    verify_key_over(suite, content, &key, &tbs)
+}
+
+/// [`verify_signature`] with the encoded FramedContentTBS already at hand.
+fn verify_signature_over<'k>(
+    suite: &Suite,
+    content: &AuthenticatedContent,
+    tbs: &[u8],
+    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+) -> Result<()> {
+    let key = match content.content.sender {
+        Sender::Member(leaf) => member_key(leaf).ok_or(Rule::UnknownSender)?,
+        _ => {
+            return Err(Error::Misuse(
+                "a precomputed TBS is only for member senders",
+            ))
+        }
+    };
+    verify_key_over(suite, content, key, tbs)
+}
+
+fn verify_key_over(
+    suite: &Suite,
+    content: &AuthenticatedContent,
+    key: &[u8],
+    tbs: &[u8],
+) -> Result<()> {
     suite
-        .verify_with_label(&key, SIGN_LABEL, &tbs, &content.auth.signature)
+        .verify_with_label(key, SIGN_LABEL, tbs, &content.auth.signature)
         .map_err(|e| match e {
             Error::Crypto(CryptoError::BadSignature) => Rule::ContentSignature.into(),
             other => other,
