@@ -8,36 +8,41 @@ use futures_util::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+/// Extra commit fields: the commit adds `id` and carries a Welcome for it.
+fn adding_with_welcome(id: &str) -> Value {
+    json!({ "added": [id], "welcome": b64(&welcome_msg()), "welcome_recipients": [id] })
+}
+
 /// Alice creates a group and adds Bob with a PublicMessage commit (epoch 0 → 1).
 async fn group_of_two(srv: &Server, gid: &[u8]) -> (TestClient, TestClient, String) {
     let alice = srv.enroll("alice@x/1").await;
     let bob = srv.enroll("bob@x/1").await;
     let g = srv.create_group(&alice, gid, false).await;
     let commit = public_add_commit(gid, 0, vec![bob.key_package(false)]);
-    let (status, body) = srv
-        .post_msg(
-            &alice,
-            &g,
-            &commit,
-            json!({
-                "added": ["bob@x/1"],
-                "welcome": b64(&welcome_msg()),
-                "welcome_recipients": ["bob@x/1"],
-                "group_info": b64(&group_info_msg(gid, 1)),
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut extra = adding_with_welcome("bob@x/1");
+    extra["group_info"] = json!(b64(&group_info_msg(gid, 1)));
+    let body = expect(
+        StatusCode::CREATED,
+        srv.post_msg(&alice, &g, &commit, extra).await,
+    );
     assert_eq!(body["epoch"], 1);
     (alice, bob, g)
 }
 
+/// The group log after sequence number `after`, as seen by `c`.
 async fn messages(srv: &Server, c: &TestClient, g: &str, after: u64) -> Vec<Value> {
-    let (status, body) = srv
-        .get(c, &format!("/v1/groups/{g}/messages?after={after}"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = expect(
+        StatusCode::OK,
+        srv.get(c, &format!("/v1/groups/{g}/messages?after={after}"))
+            .await,
+    );
     body["messages"].as_array().unwrap().clone()
+}
+
+/// `c`'s Welcome inbox.
+async fn welcomes(srv: &Server, c: &TestClient) -> Vec<Value> {
+    let inbox = expect(StatusCode::OK, srv.get(c, "/v1/welcomes").await);
+    inbox["welcomes"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -48,46 +53,47 @@ async fn first_commit_wins_and_only_its_welcome_is_delivered() {
     let carol = srv.enroll("carol@x/1").await;
     let dave = srv.enroll("dave@x/1").await;
     // Bob's welcome arrived with the first commit.
-    let (_, inbox) = srv.get(&bob, "/v1/welcomes").await;
-    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
-    assert_eq!(inbox["welcomes"][0]["epoch"], 1);
+    let inbox = welcomes(&srv, &bob).await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0]["epoch"], 1);
 
     // Two commits for epoch 1: Alice adds Carol, Bob adds Dave.
-    let (status, body) = srv
-        .post_msg(
+    let body = expect(
+        StatusCode::CREATED,
+        srv.post_msg(
             &alice,
             &g,
             &commit_msg(gid, 1),
-            json!({ "added": ["carol@x/1"], "welcome": b64(&welcome_msg()),
-                    "welcome_recipients": ["carol@x/1"] }),
+            adding_with_welcome("carol@x/1"),
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+        .await,
+    );
     assert_eq!(body["epoch"], 2);
-    let (status, body) = srv
-        .post_msg(
+    let body = expect(
+        StatusCode::CONFLICT,
+        srv.post_msg(
             &bob,
             &g,
             &commit_msg(gid, 1),
-            json!({ "added": ["dave@x/1"], "welcome": b64(&welcome_msg()),
-                    "welcome_recipients": ["dave@x/1"] }),
+            adding_with_welcome("dave@x/1"),
         )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        .await,
+    );
     assert_eq!(body["error"], "conflict");
     assert_eq!(body["current_epoch"], 2);
     // Carol is welcomed and a member; Dave is neither.
-    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
-    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
-    let (_, inbox) = srv.get(&dave, "/v1/welcomes").await;
-    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 0);
+    assert_eq!(welcomes(&srv, &carol).await.len(), 1);
+    assert_eq!(welcomes(&srv, &dave).await.len(), 0);
     // Each inbox is its caller's own: Alice sees none of Bob's or Carol's Welcomes.
-    let (_, inbox) = srv.get(&alice, "/v1/welcomes").await;
-    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 0);
-    let (status, _) = srv.get(&dave, &format!("/v1/groups/{g}/messages")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, info) = srv.get(&carol, &format!("/v1/groups/{g}")).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(welcomes(&srv, &alice).await.len(), 0);
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.get(&dave, &format!("/v1/groups/{g}/messages")).await,
+    );
+    let info = expect(
+        StatusCode::OK,
+        srv.get(&carol, &format!("/v1/groups/{g}")).await,
+    );
     assert_eq!(info["epoch"], 2);
     assert_eq!(
         info["members"],
@@ -100,15 +106,14 @@ async fn first_commit_wins_and_only_its_welcome_is_delivered() {
     assert_eq!(log[1]["epoch"], 1);
     assert_eq!(log[1]["sender"], "alice@x/1");
     // Welcome ack removes it from the inbox.
-    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
-    let id = inbox["welcomes"][0]["id"].as_u64().unwrap();
-    let (status, body) = srv
-        .post(&carol, "/v1/welcomes/ack", json!({ "upto": id }))
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let id = welcomes(&srv, &carol).await[0]["id"].as_u64().unwrap();
+    let body = expect(
+        StatusCode::OK,
+        srv.post(&carol, "/v1/welcomes/ack", json!({ "upto": id }))
+            .await,
+    );
     assert_eq!(body["deleted"], 1);
-    let (_, inbox) = srv.get(&carol, "/v1/welcomes").await;
-    assert!(inbox["welcomes"].as_array().unwrap().is_empty());
+    assert!(welcomes(&srv, &carol).await.is_empty());
 }
 
 #[tokio::test]
@@ -120,20 +125,15 @@ async fn cursor_fetch_is_ordered_and_epoch_rules_hold() {
     for i in 0..10 {
         let who = if i % 2 == 0 { &alice } else { &bob };
         let msg = app_msg(gid, 1);
-        let (status, body) = srv.post_msg(who, &g, &msg, json!({})).await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let body = expect(StatusCode::CREATED, srv.send_msg(who, &g, &msg).await);
         assert_eq!(body["seq"], 2 + i);
         sent.push(b64(&msg));
     }
-    let (status, _) = srv
-        .post_msg(
-            &alice,
-            &g,
-            &private_msg(gid, 1, ContentType::Proposal),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    expect(
+        StatusCode::CREATED,
+        srv.send_msg(&alice, &g, &private_msg(gid, 1, ContentType::Proposal))
+            .await,
+    );
     let all = messages(&srv, &bob, &g, 1).await;
     assert_eq!(all.len(), 11);
     for (i, m) in all.iter().take(10).enumerate() {
@@ -145,22 +145,23 @@ async fn cursor_fetch_is_ordered_and_epoch_rules_hold() {
     let tail = messages(&srv, &bob, &g, 9).await;
     assert_eq!(tail.len(), 3);
     assert_eq!(tail[0]["seq"], 10);
-    let (_, page) = srv
-        .get(&bob, &format!("/v1/groups/{g}/messages?after=0&limit=3"))
-        .await;
+    let page = expect(
+        StatusCode::OK,
+        srv.get(&bob, &format!("/v1/groups/{g}/messages?after=0&limit=3"))
+            .await,
+    );
     assert_eq!(page["messages"].as_array().unwrap().len(), 3);
     assert_eq!(page["last_seq"], 12);
 
     // Move to epoch 2; application messages one epoch behind are still fine, proposals and
     // commits for a stale epoch are not, and neither is anything from the future.
-    let (status, _) = srv.post_msg(&bob, &g, &commit_msg(gid, 1), json!({})).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = srv.post_msg(&alice, &g, &app_msg(gid, 1), json!({})).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = srv
-        .post_msg(&alice, &g, &commit_msg(gid, 2), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    for (who, msg) in [
+        (&bob, commit_msg(gid, 1)),
+        (&alice, app_msg(gid, 1)),
+        (&alice, commit_msg(gid, 2)),
+    ] {
+        expect(StatusCode::CREATED, srv.send_msg(who, &g, &msg).await);
+    }
     for (msg, what) in [
         (app_msg(gid, 1), "application two epochs old"),
         (private_msg(gid, 2, ContentType::Proposal), "stale proposal"),
@@ -168,7 +169,7 @@ async fn cursor_fetch_is_ordered_and_epoch_rules_hold() {
         (app_msg(gid, 9), "future application"),
         (commit_msg(gid, 9), "future commit"),
     ] {
-        let (status, body) = srv.post_msg(&alice, &g, &msg, json!({})).await;
+        let (status, body) = srv.send_msg(&alice, &g, &msg).await;
         assert_eq!(status, StatusCode::CONFLICT, "{what}: {body}");
         assert_eq!(body["current_epoch"], 3, "{what}");
     }
@@ -180,11 +181,13 @@ async fn websocket_subscriber_receives_messages_and_welcomes() {
     let gid = b"group-ws";
     let (alice, bob, g) = group_of_two(&srv, gid).await;
     let carol = srv.enroll("carol@x/1").await;
+    let ws_url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
     let connect = |c: &TestClient| {
-        let url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
         let mut req =
-            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url)
-                .unwrap();
+            tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+                ws_url.as_str(),
+            )
+            .unwrap();
         req.headers_mut().insert(
             "Authorization",
             format!("Bearer {}", c.token).parse().unwrap(),
@@ -209,8 +212,7 @@ async fn websocket_subscriber_receives_messages_and_welcomes() {
     assert_eq!(next_json(&mut carol_ws).await["type"], "ready");
 
     let msg = app_msg(gid, 1);
-    let (status, body) = srv.post_msg(&alice, &g, &msg, json!({})).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = expect(StatusCode::CREATED, srv.send_msg(&alice, &g, &msg).await);
     let push = next_json(&mut bob_ws).await;
     assert_eq!(push["type"], "message");
     assert_eq!(push["group_id"], g);
@@ -218,16 +220,16 @@ async fn websocket_subscriber_receives_messages_and_welcomes() {
     assert_eq!(push["message"], b64(&msg));
 
     // Carol, not a member, gets nothing of that, but does get her Welcome.
-    let (status, _) = srv
-        .post_msg(
+    expect(
+        StatusCode::CREATED,
+        srv.post_msg(
             &alice,
             &g,
             &commit_msg(gid, 1),
-            json!({ "added": ["carol@x/1"], "welcome": b64(&welcome_msg()),
-                    "welcome_recipients": ["carol@x/1"] }),
+            adding_with_welcome("carol@x/1"),
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+        .await,
+    );
     let first = next_json(&mut carol_ws).await;
     let second = next_json(&mut carol_ws).await;
     let kinds = [first["type"].clone(), second["type"].clone()];
@@ -241,8 +243,9 @@ async fn websocket_subscriber_receives_messages_and_welcomes() {
     assert!(status.is_client_error(), "{status}: {body}");
     assert!(body["message"].as_str().unwrap().contains("WebSocket"));
     // Subscribing needs a token.
-    let url = format!("{}/v1/subscribe", srv.base.replace("http://", "ws://"));
-    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    assert!(tokio_tungstenite::connect_async(ws_url.as_str())
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -252,63 +255,53 @@ async fn external_join_follows_the_group_policy() {
     let eve = srv.enroll("eve@x/1").await;
     let gid = b"group-ext";
     let g = srv.create_group(&alice, gid, false).await;
-    let (status, _) = srv
-        .call(
-            Method::PUT,
-            &format!("/v1/groups/{g}/group-info"),
-            Some(&alice.token),
-            Some(json!({ "group_info": b64(&group_info_msg(gid, 0)) })),
+    let group_info_path = format!("/v1/groups/{g}/group-info");
+    let policy_path = format!("/v1/groups/{g}/policy");
+    expect(
+        StatusCode::OK,
+        srv.put(
+            &alice,
+            &group_info_path,
+            json!({ "group_info": b64(&group_info_msg(gid, 0)) }),
         )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+        .await,
+    );
     // Closed group: no GroupInfo, no external commit for outsiders.
-    let (status, _) = srv.get(&eve, &format!("/v1/groups/{g}/group-info")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    expect(StatusCode::FORBIDDEN, srv.get(&eve, &group_info_path).await);
     let ext = external_commit(gid, 0, &eve.key_package(false));
-    let (status, body) = srv.post_msg(&eve, &g, &ext, json!({})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    expect(StatusCode::FORBIDDEN, srv.send_msg(&eve, &g, &ext).await);
     // Only the creator may open it.
-    let (status, _) = srv
-        .call(
-            Method::PUT,
-            &format!("/v1/groups/{g}/policy"),
-            Some(&eve.token),
-            Some(json!({ "allow_external_join": true })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = srv
-        .call(
-            Method::PUT,
-            &format!("/v1/groups/{g}/policy"),
-            Some(&alice.token),
-            Some(json!({ "allow_external_join": true })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = srv.get(&eve, &format!("/v1/groups/{g}/group-info")).await;
-    assert_eq!(status, StatusCode::OK);
+    let open = json!({ "allow_external_join": true });
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.put(&eve, &policy_path, open.clone()).await,
+    );
+    expect(StatusCode::OK, srv.put(&alice, &policy_path, open).await);
+    let body = expect(StatusCode::OK, srv.get(&eve, &group_info_path).await);
     assert_eq!(body["epoch"], 0);
     // An external commit whose leaf is someone else's key is refused.
     let mallory = srv.enroll("mallory@x/1").await;
     let forged = external_commit(gid, 0, &eve.key_package(false));
-    let (status, _) = srv.post_msg(&mallory, &g, &forged, json!({})).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = srv
-        .post_msg(
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.send_msg(&mallory, &g, &forged).await,
+    );
+    expect(
+        StatusCode::CREATED,
+        srv.post_msg(
             &eve,
             &g,
             &ext,
             json!({ "group_info": b64(&group_info_msg(gid, 1)) }),
         )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, info) = srv.get(&eve, &format!("/v1/groups/{g}")).await;
-    assert_eq!(status, StatusCode::OK);
+        .await,
+    );
+    let info = expect(
+        StatusCode::OK,
+        srv.get(&eve, &format!("/v1/groups/{g}")).await,
+    );
     assert_eq!(info["members"], json!(["alice@x/1", "eve@x/1"]));
-    let (_, gi) = srv
-        .get(&mallory, &format!("/v1/groups/{g}/group-info"))
-        .await;
+    let gi = expect(StatusCode::OK, srv.get(&mallory, &group_info_path).await);
     assert_eq!(gi["epoch"], 1);
 }
 
@@ -321,36 +314,25 @@ async fn membership_claims_of_public_commits_are_checked() {
     let gid = b"group-claims";
     let g = srv.create_group(&alice, gid, false).await;
     let commit = public_add_commit(gid, 0, vec![bob.key_package(false)]);
-    // The commit adds Bob but the request claims Carol.
-    let (status, body) = srv
-        .post_msg(&alice, &g, &commit, json!({ "added": ["carol@x/1"] }))
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    // Claims Bob and Carol, but only Bob is in the commit.
-    let (status, _) = srv
-        .post_msg(
-            &alice,
-            &g,
-            &commit,
+    for (extra, expected) in [
+        // The commit adds Bob but the request claims Carol.
+        (json!({ "added": ["carol@x/1"] }), StatusCode::BAD_REQUEST),
+        // Claims Bob and Carol, but only Bob is in the commit.
+        (
             json!({ "added": ["bob@x/1", "carol@x/1"] }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    // Welcome for someone not added.
-    let (status, _) = srv
-        .post_msg(
-            &alice,
-            &g,
-            &commit,
+            StatusCode::BAD_REQUEST,
+        ),
+        // Welcome for someone not added.
+        (
             json!({ "added": ["bob@x/1"], "welcome": b64(&welcome_msg()),
                     "welcome_recipients": ["carol@x/1"] }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = srv
-        .post_msg(&alice, &g, &commit, json!({ "added": ["bob@x/1"] }))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({ "added": ["bob@x/1"] }), StatusCode::CREATED),
+    ] {
+        let (status, body) = srv.post_msg(&alice, &g, &commit, extra.clone()).await;
+        assert_eq!(status, expected, "{extra}: {body}");
+    }
     let _ = carol;
 }
 
@@ -360,6 +342,7 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     let gid = b"group-bad";
     let (alice, bob, g) = group_of_two(&srv, gid).await;
     let outsider = srv.enroll("outsider@x/1").await;
+    let messages_path = format!("/v1/groups/{g}/messages");
     let before = messages(&srv, &alice, &g, 0).await.len();
 
     let cases: Vec<(Value, StatusCode, &str)> = vec![
@@ -421,9 +404,7 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
         ),
     ];
     for (body, expected, what) in cases {
-        let (status, reply) = srv
-            .post(&alice, &format!("/v1/groups/{g}/messages"), body)
-            .await;
+        let (status, reply) = srv.post(&alice, &messages_path, body).await;
         assert_eq!(status, expected, "{what}: {reply}");
         assert!(
             reply["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -433,7 +414,7 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     // Not JSON at all.
     let resp = srv
         .http
-        .post(srv.url(&format!("/v1/groups/{g}/messages")))
+        .post(srv.url(&messages_path))
         .bearer_auth(&alice.token)
         .header("content-type", "application/json")
         .body("{not json")
@@ -448,7 +429,7 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     let big = json!({ "message": "A".repeat(200_000) });
     let resp = srv
         .http
-        .post(srv.url(&format!("/v1/groups/{g}/messages")))
+        .post(srv.url(&messages_path))
         .bearer_auth(&alice.token)
         .header(reqwest::header::CONNECTION, "close")
         .json(&big)
@@ -462,55 +443,68 @@ async fn bad_input_gets_clear_4xx_and_stores_nothing() {
     );
     // Replay: the same bytes twice.
     let msg = app_msg(gid, 1);
-    let (status, first) = srv.post_msg(&bob, &g, &msg, json!({})).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, again) = srv.post_msg(&alice, &g, &msg, json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let first = expect(StatusCode::CREATED, srv.send_msg(&bob, &g, &msg).await);
+    let again = expect(StatusCode::CONFLICT, srv.send_msg(&alice, &g, &msg).await);
     assert_eq!(again["error"], "duplicate");
     assert_eq!(again["seq"], first["seq"]);
     // No credentials; an outsider's token; unknown group; bad group id; unknown route.
-    let (status, _) = srv
-        .call(
+    expect(
+        StatusCode::UNAUTHORIZED,
+        srv.call(
             Method::POST,
-            &format!("/v1/groups/{g}/messages"),
+            &messages_path,
             None,
             Some(json!({ "message": b64(&app_msg(gid, 1)) })),
         )
-        .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = srv
-        .post_msg(&outsider, &g, &app_msg(gid, 1), json!({}))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, _) = srv
-        .get(&outsider, &format!("/v1/groups/{g}/messages"))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = srv
-        .get(&outsider, &format!("/v1/groups/{g}/group-info"))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = srv
-        .get(&alice, &format!("/v1/groups/{}/messages", b64(b"nope")))
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = srv.get(&alice, "/v1/groups/!!!/messages").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, body) = srv.get(&alice, "/v1/nothing-here").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+        .await,
+    );
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.send_msg(&outsider, &g, &app_msg(gid, 1)).await,
+    );
+    for (who, path, expected) in [
+        (&outsider, messages_path.clone(), StatusCode::FORBIDDEN),
+        (
+            &outsider,
+            format!("/v1/groups/{g}/group-info"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            &alice,
+            format!("/v1/groups/{}/messages", b64(b"nope")),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            &alice,
+            "/v1/groups/!!!/messages".to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, body) = srv.get(who, &path).await;
+        assert_eq!(status, expected, "GET {path}: {body}");
+    }
+    let body = expect(
+        StatusCode::NOT_FOUND,
+        srv.get(&alice, "/v1/nothing-here").await,
+    );
     assert_eq!(body["error"], "not_found");
-    let (status, _) = srv
-        .call(Method::DELETE, "/v1/groups", Some(&alice.token), None)
-        .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    expect(
+        StatusCode::METHOD_NOT_ALLOWED,
+        srv.call(Method::DELETE, "/v1/groups", Some(&alice.token), None)
+            .await,
+    );
 
     // Exactly one message (the first replayed one) was added, and the server still serves.
     let after = messages(&srv, &alice, &g, 0).await;
     assert_eq!(after.len(), before + 1);
-    let (status, _) = srv.post_msg(&alice, &g, &app_msg(gid, 1), json!({})).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = srv.call(Method::GET, "/v1/health", None, None).await;
-    assert_eq!(status, StatusCode::OK);
+    expect(
+        StatusCode::CREATED,
+        srv.send_msg(&alice, &g, &app_msg(gid, 1)).await,
+    );
+    expect(
+        StatusCode::OK,
+        srv.call(Method::GET, "/v1/health", None, None).await,
+    );
 }
 
 #[tokio::test]

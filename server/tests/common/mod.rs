@@ -154,6 +154,11 @@ impl Server {
         (status, value)
     }
 
+    pub async fn put(&self, c: &TestClient, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::PUT, path, Some(&c.token), Some(body))
+            .await
+    }
+
     pub async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(ADMIN_TOKEN), Some(body))
             .await
@@ -242,6 +247,19 @@ impl Server {
         self.post(c, &format!("/v1/groups/{gid}/messages"), body)
             .await
     }
+
+    /// Post a message with no extra fields.
+    pub async fn send_msg(&self, c: &TestClient, gid: &str, msg: &[u8]) -> (StatusCode, Value) {
+        self.post_msg(c, gid, msg, json!({})).await
+    }
+}
+
+/// Assert that a `(status, JSON body)` reply from `Server::call` or its wrappers has the
+/// `expected` status (the body goes in the failure message) and return the body.
+#[track_caller]
+pub fn expect(expected: StatusCode, (status, body): (StatusCode, Value)) -> Value {
+    assert_eq!(status, expected, "{body}");
+    body
 }
 
 impl Drop for Server {
