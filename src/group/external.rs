@@ -4,12 +4,11 @@
 use super::config::GroupConfig;
 use super::create::{leaf_capabilities, EpochState};
 use super::credential::same_client;
-use super::join::validate_tree;
+use super::join::joined_tree;
 use super::key_package::{unix_now, KeyPackageSecrets};
 use super::proposals::{apply_proposals, check_new_leaves, ProposalPolicy};
 use super::psk::{resolve_psk_secret, PskStore};
 use super::state::Group;
-use super::welcome::verify_group_info;
 use crate::codec::{Bytes, Encode};
 use crate::crypto::{CipherSuite, SignaturePrivateKey, Suite};
 use crate::error::{Error, Result, Rule};
@@ -25,7 +24,6 @@ use crate::messages::{
 use crate::schedule::key_schedule::external_init_sender;
 use crate::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash};
 use crate::schedule::JoinerSecret;
-use crate::tree::ratchet_tree::RatchetTree;
 use crate::tree::treekem::generate_update_path_with_leaf;
 
 /// Choices for an external commit (§12.4.3.2).
@@ -85,25 +83,13 @@ impl Group {
         let old_context = &group_info.group_context;
         let suite = Suite::new(old_context.cipher_suite)?;
         // §12.4.3.2: the joiner needs the tree, verified like a Welcome joiner's (§12.4.3.1).
-        let wire = match group_info
-            .extensions
-            .ratchet_tree()
-            .map_err(Error::Decode)?
-        {
-            Some(tree) => tree,
-            None => options.ratchet_tree.ok_or(Rule::RatchetTreeMissing)?,
-        };
-        let mut tree = RatchetTree::from_wire(suite, wire)?;
-        let signer_key = tree
-            .leaf(group_info.signer)
-            .ok_or(Rule::GroupInfoSigner)?
-            .signature_key
-            .clone();
-        verify_group_info(&suite, group_info, &signer_key)?;
-        let now = options
-            .now
-            .or_else(|| options.config.check_received_lifetimes.then(unix_now));
-        validate_tree(&mut tree, old_context, now, &options.config)?;
+        let mut tree = joined_tree(
+            &suite,
+            group_info,
+            options.ratchet_tree,
+            options.now,
+            &options.config,
+        )?;
         let external_pub = group_info
             .extensions
             .external_pub()

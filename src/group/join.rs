@@ -11,7 +11,8 @@ use crate::crypto::Suite;
 use crate::error::{Error, Result, Rule};
 use crate::framing::{MLSMessage, MLSMessageBody};
 use crate::messages::{
-    GroupContext, PSKTypeData, PreSharedKeyID, RatchetTreeWire, ResumptionPSKUsage, Welcome,
+    GroupContext, GroupInfo, PSKTypeData, PreSharedKeyID, RatchetTreeWire, ResumptionPSKUsage,
+    Welcome,
 };
 use crate::schedule::transcript::interim_transcript_hash;
 use crate::schedule::JoinerSecret;
@@ -38,8 +39,39 @@ pub struct JoinOptions<'a> {
     pub config: GroupConfig,
 }
 
+/// The tree a joiner gets with `group_info` (§12.4.3.1, §12.4.3.2): its `ratchet_tree`
+/// extension or else `out_of_band`, loaded; the GroupInfo's signature checked against the
+/// signer's leaf in it; then the whole tree validated against the GroupInfo's context, with
+/// leaf lifetimes checked at `now` (or the system clock if the config asks for it).
+pub(crate) fn joined_tree(
+    suite: &Suite,
+    group_info: &GroupInfo,
+    out_of_band: Option<RatchetTreeWire>,
+    now: Option<u64>,
+    config: &GroupConfig,
+) -> Result<RatchetTree> {
+    let wire = match group_info
+        .extensions
+        .ratchet_tree()
+        .map_err(Error::Decode)?
+    {
+        Some(tree) => tree,
+        None => out_of_band.ok_or(Rule::RatchetTreeMissing)?,
+    };
+    let mut tree = RatchetTree::from_wire(*suite, wire)?;
+    let signer_key = tree
+        .leaf(group_info.signer)
+        .ok_or(Rule::GroupInfoSigner)?
+        .signature_key
+        .clone();
+    verify_group_info(suite, group_info, &signer_key)?;
+    let now = now.or_else(|| config.check_received_lifetimes.then(unix_now));
+    validate_tree(&mut tree, &group_info.group_context, now, config)?;
+    Ok(tree)
+}
+
 /// Build the tree validation context for `config`'s credential check (§5.3.1).
-pub(crate) fn validate_tree(
+fn validate_tree(
     tree: &mut RatchetTree,
     context: &GroupContext,
     now: Option<u64>,
@@ -129,25 +161,13 @@ impl Group {
             return Err(Rule::ResumptionEpoch.into());
         }
 
-        let wire = match group_info
-            .extensions
-            .ratchet_tree()
-            .map_err(Error::Decode)?
-        {
-            Some(tree) => tree,
-            None => options.ratchet_tree.ok_or(Rule::RatchetTreeMissing)?,
-        };
-        let mut tree = RatchetTree::from_wire(suite, wire)?;
-        let signer_key = tree
-            .leaf(group_info.signer)
-            .ok_or(Rule::GroupInfoSigner)?
-            .signature_key
-            .clone();
-        verify_group_info(&suite, &group_info, &signer_key)?;
-        let now = options
-            .now
-            .or_else(|| options.config.check_received_lifetimes.then(unix_now));
-        validate_tree(&mut tree, &context, now, &options.config)?;
+        let tree = joined_tree(
+            &suite,
+            &group_info,
+            options.ratchet_tree,
+            options.now,
+            &options.config,
+        )?;
         if let (Some(id), Some(old)) = (resumption, options.resumed_group) {
             super::resumption::check_resumed(id, old, &context, &tree, &options.config)?;
         }

@@ -101,6 +101,19 @@ pub fn sign_leaf_node(
     Ok(())
 }
 
+/// A KeyPackage with a fresh signature key and basic credential `name`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_key_package(suite: &Suite, name: &str) -> KeyPackageSecrets {
+    let signer = suite.generate_signature_key_pair().expect("rng");
+    KeyPackageSecrets::generate(
+        suite,
+        crate::messages::Credential::basic(name.as_bytes().to_vec()),
+        &signer,
+        &KeyPackageOptions::default(),
+    )
+    .expect("key package")
+}
+
 impl KeyPackageSecrets {
     /// Generate fresh init and encryption keys and sign a KeyPackage for `credential` (§10).
     pub fn generate(

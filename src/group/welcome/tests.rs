@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::crypto::CipherSuite;
-use crate::group::key_package::{KeyPackageOptions, KeyPackageSecrets};
-use crate::messages::{Credential, Extensions, GroupContext, PathSecret, ProtocolVersion};
+use crate::group::key_package::test_key_package;
+use crate::group::key_package::KeyPackageSecrets;
+use crate::messages::{Extensions, GroupContext, PathSecret, ProtocolVersion};
 
 /// A committer's view: the GroupInfo it signed, the secrets and a joiner's KeyPackage.
 struct Fixture {
@@ -15,17 +16,6 @@ struct Fixture {
     welcome: Welcome,
 }
 
-fn key_package(suite: &Suite, name: &str) -> KeyPackageSecrets {
-    let signer = suite.generate_signature_key_pair().unwrap();
-    KeyPackageSecrets::generate(
-        suite,
-        Credential::basic(name.as_bytes().to_vec()),
-        &signer,
-        &KeyPackageOptions::default(),
-    )
-    .unwrap()
-}
-
 fn zero_psk(suite: &Suite) -> Secret {
     Secret::zero(suite.hash_len())
 }
@@ -35,8 +25,8 @@ fn zero_psk(suite: &Suite) -> Secret {
 fn fixture(cs: u16) -> Fixture {
     let suite = Suite::new(CipherSuite(cs)).unwrap();
     let signer = suite.generate_signature_key_pair().unwrap();
-    let joiner = key_package(&suite, "joiner");
-    let other = key_package(&suite, "other");
+    let joiner = test_key_package(&suite, "joiner");
+    let other = test_key_package(&suite, "other");
     let joiner_secret = JoinerSecret(Secret::new(vec![9; suite.hash_len()]));
     let group_context = GroupContext {
         version: ProtocolVersion::MLS10,

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::crypto::CipherSuite;
-use crate::group::key_package::{KeyPackageOptions, KeyPackageSecrets};
-use crate::messages::{Credential, Extensions, ProtocolVersion};
+use crate::group::key_package::test_key_package;
+use crate::messages::{Extensions, ProtocolVersion};
 
 /// One member's private state.
 struct Member {
@@ -20,29 +20,17 @@ struct Sim {
     context: GroupContext,
 }
 
-/// A fresh member: its KeyPackage leaf, leaf key and signer.
-fn new_member(suite: &Suite, name: &str) -> KeyPackageSecrets {
-    let signer = suite.generate_signature_key_pair().unwrap();
-    KeyPackageSecrets::generate(
-        suite,
-        Credential::basic(name.as_bytes().to_vec()),
-        &signer,
-        &KeyPackageOptions::default(),
-    )
-    .unwrap()
-}
-
 impl Sim {
     /// Member 0 creates the group, adds `n - 1` members and commits with a path; the
     /// joiners set up their keys from the Welcome's path secret (§12.4.3.1).
     fn new(cs: u16, n: u32) -> Sim {
         let suite = Suite::new(CipherSuite(cs)).unwrap();
-        let founder = new_member(&suite, "m0");
+        let founder = test_key_package(&suite, "m0");
         let mut tree = RatchetTree::new(suite, founder.key_package.leaf_node.clone());
         let mut joiners = Vec::new();
         let mut secrets = vec![founder];
         for i in 1..n {
-            let kp = new_member(&suite, &format!("m{i}"));
+            let kp = test_key_package(&suite, &format!("m{i}"));
             joiners.push(tree.add_leaf(kp.key_package.leaf_node.clone()).unwrap());
             secrets.push(kp);
         }
@@ -236,7 +224,7 @@ fn joiners_are_left_out_of_the_resolution_and_get_the_lca_secret() {
     let mut joiner_keys = Vec::new();
     let mut joiners = Vec::new();
     for name in ["j5", "j6"] {
-        let kp = new_member(&sim.suite, name);
+        let kp = test_key_package(&sim.suite, name);
         joiners.push(sim.tree.add_leaf(kp.key_package.leaf_node.clone()).unwrap());
         joiner_keys.push(kp);
     }
