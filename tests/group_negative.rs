@@ -6,7 +6,7 @@ mod support;
 
 use cohort::codec::{Bytes, Decode, Encode};
 use cohort::error::{DecodeError, Error, Rule};
-use cohort::framing::{Content, MLSMessage, MLSMessageBody, Sender};
+use cohort::framing::{Content, MLSMessage, MLSMessageBody};
 use cohort::group::{CommitOptions, GroupConfig, MemoryPskStore, NoPsks, ReceivedMessage};
 use cohort::messages::{
     Add, Extension, ExtensionType, Extensions, ExternalInit, GroupContextExtensions,
@@ -303,22 +303,8 @@ fn s12_1_2_invalid_update_leaves() {
         let mut leaf = t.carol.tree().leaf(2).unwrap().clone();
         leaf.leaf_node_source = LeafNodeSourceData::Update;
         edit(&mut leaf);
-        let framed = cohort::framing::FramedContent {
-            group_id: Bytes(t.carol.group_id().to_vec()),
-            epoch: t.carol.epoch(),
-            sender: Sender::Member(2),
-            authenticated_data: Bytes::default(),
-            content: Content::Proposal(Proposal::Update(Box::new(Update { leaf_node: leaf }))),
-        };
-        let auth = cohort::framing::sign_content(
-            &suite(),
-            &t.signers[2],
-            cohort::framing::WireFormat::PublicMessage,
-            framed,
-            Some(t.carol.context()),
-        )
-        .unwrap();
-        let p = t.carol.protect_unchecked(auth).unwrap();
+        let update = Proposal::Update(Box::new(Update { leaf_node: leaf }));
+        let p = forge_proposal(&mut t.carol, &t.signers[2], update);
         let ReceivedMessage::Proposal(cached) = deliver(&mut t.bob, &p, &NoPsks) else {
             panic!()
         };
@@ -605,22 +591,8 @@ fn s7_3_new_leaves_reusing_a_members_encryption_key() {
     leaf.encryption_key = bob_enc;
     cohort::group::key_package::sign_leaf_node(&suite(), &mut leaf, &t.signers[2], b"negative", 2)
         .unwrap();
-    let framed = cohort::framing::FramedContent {
-        group_id: Bytes(t.carol.group_id().to_vec()),
-        epoch: t.carol.epoch(),
-        sender: Sender::Member(2),
-        authenticated_data: Bytes::default(),
-        content: Content::Proposal(Proposal::Update(Box::new(Update { leaf_node: leaf }))),
-    };
-    let auth = cohort::framing::sign_content(
-        &suite(),
-        &t.signers[2],
-        cohort::framing::WireFormat::PublicMessage,
-        framed,
-        Some(t.carol.context()),
-    )
-    .unwrap();
-    let p = t.carol.protect_unchecked(auth).unwrap();
+    let update = Proposal::Update(Box::new(Update { leaf_node: leaf }));
+    let p = forge_proposal(&mut t.carol, &t.signers[2], update);
     let ReceivedMessage::Proposal(cached) = deliver(&mut t.bob, &p, &NoPsks) else {
         panic!()
     };

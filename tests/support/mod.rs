@@ -231,6 +231,31 @@ pub fn forge_commit(
     group.protect_unchecked(auth).unwrap()
 }
 
+/// A proposal from `group`'s member, signed by `signer` and protected as a PublicMessage,
+/// with no validation of its content: for proposals a correct client would refuse to send.
+pub fn forge_proposal(
+    group: &mut Group,
+    signer: &SignaturePrivateKey,
+    proposal: Proposal,
+) -> MLSMessage {
+    let framed = FramedContent {
+        group_id: Bytes(group.group_id().to_vec()),
+        epoch: group.epoch(),
+        sender: Sender::Member(group.own_leaf_index()),
+        authenticated_data: Bytes::default(),
+        content: Content::Proposal(proposal),
+    };
+    let auth = sign_content(
+        &group.suite(),
+        signer,
+        WireFormat::PublicMessage,
+        framed,
+        Some(group.context()),
+    )
+    .unwrap();
+    group.protect_unchecked(auth).unwrap()
+}
+
 /// A member's PublicMessage with its content changed by `edit`, re-signed with `signer`
 /// and re-protected by `group` (the sender's state in the message's epoch).
 pub fn resign(
