@@ -296,16 +296,18 @@ impl Group {
         if path.is_some() {
             updated.push(self.own_leaf);
         }
+        let summary = CommitSummary {
+            sender: own,
+            added,
+            removed: applied.removed,
+            updated,
+            extensions_changed: applied.extensions_changed,
+            reinit: applied.reinit,
+            removes_us: false,
+        };
+        let changed_leaves = NextEpoch::changed_leaves_of(&summary);
         let staged = StagedCommit {
-            summary: CommitSummary {
-                sender: own,
-                added,
-                removed: applied.removed,
-                updated,
-                extensions_changed: applied.extensions_changed,
-                reinit: applied.reinit,
-                removes_us: false,
-            },
+            summary,
             next: NextEpoch {
                 context,
                 tree,
@@ -313,6 +315,7 @@ impl Group {
                 secrets,
                 interim_transcript_hash: interim,
                 confirmation_tag: tag,
+                changed_leaves,
             },
         };
         self.pending_commit = Some(Box::new(PendingCommit {

@@ -219,6 +219,7 @@ fn put_staged(out: &mut Vec<u8>, s: &StagedCommit) {
     n.secrets.encode(out);
     Bytes(n.interim_transcript_hash.clone()).encode(out);
     Bytes(n.confirmation_tag.clone()).encode(out);
+    n.changed_leaves.encode(out);
 }
 
 fn get_staged(r: &mut Reader<'_>, suite: Suite) -> Result<StagedCommit> {
@@ -243,6 +244,7 @@ fn get_staged(r: &mut Reader<'_>, suite: Suite) -> Result<StagedCommit> {
             secrets: EpochSecrets::decode(r)?,
             interim_transcript_hash: Bytes::decode(r)?.0,
             confirmation_tag: Bytes::decode(r)?.0,
+            changed_leaves: Vec::<u32>::decode(r)?,
         },
     })
 }

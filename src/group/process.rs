@@ -80,6 +80,26 @@ pub(crate) struct NextEpoch {
     pub(crate) secrets: EpochSecrets,
     pub(crate) interim_transcript_hash: Vec<u8>,
     pub(crate) confirmation_tag: Vec<u8>,
+    /// Leaves the commit adds, removes or replaces, sorted: what a kept past epoch must
+    /// remember of the old tree (its senders' signature keys). Kept apart from the public
+    /// summary so that the application cannot change it.
+    pub(crate) changed_leaves: Vec<u32>,
+}
+
+impl NextEpoch {
+    /// The sorted leaf indices `summary` says the commit touches.
+    pub(crate) fn changed_leaves_of(summary: &CommitSummary) -> Vec<u32> {
+        let mut leaves: Vec<u32> = summary
+            .added
+            .iter()
+            .chain(&summary.removed)
+            .map(|(i, _)| *i)
+            .chain(summary.updated.iter().copied())
+            .collect();
+        leaves.sort_unstable();
+        leaves.dedup();
+        leaves
+    }
 }
 
 impl Group {
@@ -423,16 +443,18 @@ impl Group {
             .iter()
             .filter_map(|&i| tree.leaf(i).map(|l| (i, l.clone())))
             .collect();
+        let summary = CommitSummary {
+            sender,
+            added,
+            removed: applied.removed,
+            updated,
+            extensions_changed: applied.extensions_changed,
+            reinit: applied.reinit,
+            removes_us,
+        };
+        let changed_leaves = NextEpoch::changed_leaves_of(&summary);
         Ok(StagedCommit {
-            summary: CommitSummary {
-                sender,
-                added,
-                removed: applied.removed,
-                updated,
-                extensions_changed: applied.extensions_changed,
-                reinit: applied.reinit,
-                removes_us,
-            },
+            summary,
             next: NextEpoch {
                 context,
                 tree,
@@ -440,6 +462,7 @@ impl Group {
                 secrets,
                 interim_transcript_hash: interim,
                 confirmation_tag: tag.to_vec(),
+                changed_leaves,
             },
         })
     }
@@ -459,6 +482,7 @@ impl Group {
             secrets,
             interim_transcript_hash,
             confirmation_tag,
+            mut changed_leaves,
         } = staged.next;
         let n_leaves = tree.n_leaves();
         let secret_tree = SecretTree::new(
@@ -472,8 +496,10 @@ impl Group {
         let old_secret_tree = std::mem::replace(&mut self.secret_tree, secret_tree);
         let old_secrets = std::mem::replace(&mut self.secrets, secrets);
         if self.config.max_past_epochs > 0 {
-            let changed_signature_keys = old_tree
-                .changed_leaves(&self.tree)
+            // Restored blobs are not trusted to be sorted: the lookup binary-searches.
+            changed_leaves.sort_unstable();
+            changed_leaves.dedup();
+            let changed_signature_keys = changed_leaves
                 .into_iter()
                 .map(|i| (i, old_tree.leaf(i).map(|l| l.signature_key.clone())))
                 .collect();

@@ -580,26 +580,6 @@ impl RatchetTree {
         self.signature_keys = sig;
     }
 
-    /// Leaf indices whose leaf differs between `self` and `other`, over the wider of the two
-    /// trees. Leaves are compared by identity (nodes are shared between a tree and its staged
-    /// copies), so this is N pointer comparisons and no hashing.
-    pub fn changed_leaves(&self, other: &RatchetTree) -> Vec<u32> {
-        let width = self.leaves.len().max(other.leaves.len());
-        (0..width)
-            .filter(|&i| {
-                match (
-                    self.leaves.get(i).and_then(Option::as_ref),
-                    other.leaves.get(i).and_then(Option::as_ref),
-                ) {
-                    (None, None) => false,
-                    (Some(a), Some(b)) => !Arc::ptr_eq(a, b),
-                    _ => true,
-                }
-            })
-            .map(|i| i as u32)
-            .collect()
-    }
-
     /// The credential types the members use (§7.3), each once.
     pub fn credential_types_in_use(&self) -> impl Iterator<Item = CredentialType> + '_ {
         self.credentials.in_use.keys().copied()
