@@ -4,9 +4,7 @@
 use super::config::GroupConfig;
 use super::key_package::unix_now;
 use super::process::{CommitSummary, NextEpoch, StagedCommit};
-use super::proposals::{
-    apply_proposals, check_new_leaves, select_proposals, AppliedProposals, ProposalPolicy,
-};
+use super::proposals::{check_new_leaves, select_proposals, AppliedProposals, ProposalPolicy};
 use super::psk::{resolve_psk_secret, PskStore};
 use super::state::Group;
 use super::welcome::seal_welcome;
@@ -169,16 +167,8 @@ impl Group {
             now: Some(now),
             resumption_usage,
         };
-        let mut tree = self.tree.clone();
-        let mut context = self.context.clone();
-        let applied = apply_proposals(
-            &self.suite,
-            &mut tree,
-            &mut context,
-            &list,
-            Some(self.own_leaf),
-            &policy,
-        )?;
+        let (mut tree, mut context, applied) =
+            self.stage_proposals(&list, Some(self.own_leaf), &policy)?;
         context.epoch = context
             .epoch
             .checked_add(1)

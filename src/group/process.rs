@@ -4,8 +4,7 @@
 use super::credential::same_client;
 use super::key_package::unix_now;
 use super::proposals::{
-    apply_proposals, check_credential, check_new_leaves, proposal_ref, CachedProposal,
-    ProposalPolicy,
+    check_credential, check_new_leaves, proposal_ref, CachedProposal, ProposalPolicy,
 };
 use super::psk::PskStore;
 use super::state::{past_signature_key, Group, PastEpoch};
@@ -334,16 +333,7 @@ impl Group {
             now: self.config.check_received_lifetimes.then(unix_now),
             resumption_usage: None,
         };
-        let mut tree = self.tree.clone();
-        let mut context = self.context.clone();
-        let applied = apply_proposals(
-            &self.suite,
-            &mut tree,
-            &mut context,
-            &list,
-            committer,
-            &policy,
-        )?;
+        let (mut tree, mut context, applied) = self.stage_proposals(&list, committer, &policy)?;
         if applied.path_required && commit.path.is_none() {
             return Err(Rule::PathRequired.into());
         }

@@ -259,6 +259,29 @@ pub fn apply_proposals(
     Ok(out)
 }
 
+impl super::state::Group {
+    /// Apply `list` (§12.3) to copies of the current tree and GroupContext: what a commit
+    /// would make of them. The group itself is untouched until the commit is merged.
+    pub(crate) fn stage_proposals(
+        &self,
+        list: &[(Proposal, Sender)],
+        committer: Option<u32>,
+        policy: &ProposalPolicy<'_>,
+    ) -> Result<(RatchetTree, GroupContext, AppliedProposals)> {
+        let mut tree = self.tree.clone();
+        let mut context = self.context.clone();
+        let applied = apply_proposals(
+            &self.suite,
+            &mut tree,
+            &mut context,
+            list,
+            committer,
+            policy,
+        )?;
+        Ok((tree, context, applied))
+    }
+}
+
 /// Signature and encryption keys of the leaves one commit brings in (§7.3 uniqueness among
 /// themselves; the tree's index covers the rest).
 #[derive(Default)]

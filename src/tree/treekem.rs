@@ -359,23 +359,19 @@ fn encrypt_path_secrets(
     context: &[u8],
     excluded: &[u32],
 ) -> Result<Vec<UpdatePathNode>> {
-    // One job per (path position, recipient key), in UpdatePath order.
-    let mut jobs: Vec<(usize, &[u8])> = Vec::new();
+    // One seal per (path position, recipient key), in UpdatePath order.
+    let mut positions = Vec::new();
+    let mut recipients: Vec<(&[u8], &[u8])> = Vec::new();
     let mut res = Vec::new();
     for (i, &(_, copath)) in path.iter().enumerate() {
+        let secret = path_secrets.get(i).map_or(&[][..], |(_, s)| s.as_bytes());
         resolution_excluding(tree, copath, excluded, &mut res);
         for &r in &res {
             let pk = node_public_key(tree, r).ok_or(Error::Misuse("blank node in resolution"))?;
-            jobs.push((i, pk));
+            positions.push(i);
+            recipients.push((pk, secret));
         }
     }
-    let recipients: Vec<(&[u8], &[u8])> = jobs
-        .iter()
-        .map(|&(i, pk)| {
-            let secret = path_secrets.get(i).map(|(_, s)| s.as_bytes());
-            (pk, secret.unwrap_or(&[]))
-        })
-        .collect();
     let sealed = suite.encrypt_with_label_to_many("UpdatePathNode", context, &recipients)?;
     let mut nodes: Vec<UpdatePathNode> = public_keys
         .into_iter()
@@ -384,7 +380,7 @@ fn encrypt_path_secrets(
             encrypted_path_secret: Vec::new(),
         })
         .collect();
-    for (&(i, _), (kem_output, ciphertext)) in jobs.iter().zip(sealed) {
+    for (&i, (kem_output, ciphertext)) in positions.iter().zip(sealed) {
         if let Some(node) = nodes.get_mut(i) {
             node.encrypted_path_secret.push(HPKECiphertext {
                 kem_output: Bytes(kem_output),
