@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write seed corpora for the fuzz targets from the IETF vectors into fuzz/corpus/ (gitignored).
 
-Usage: python3 fuzz/seed_corpus.py [VECTOR_DIR]   (default: ../shared/vectors/ietf beside the repo)
+Usage: python3 fuzz/seed_corpus.py [VECTOR_DIR]   (default: the vendored vectors/ietf)
 """
 import hashlib
 import json
@@ -9,7 +9,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VECTORS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "shared", "vectors", "ietf")
+VECTORS = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "vectors", "ietf")
 CORPUS = os.path.join(HERE, "corpus")
 
 # MLSMessage header: version (2 bytes) then wire_format (2 bytes).

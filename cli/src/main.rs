@@ -47,8 +47,14 @@ enum VectorsAction {
         /// Vector files to check.
         files: Vec<PathBuf>,
     },
+    /// Count the cases of vector files per cipher suite from the JSON alone (no checking);
+    /// with no FILE, every vendored IETF file. `check` must report the same totals.
+    Count {
+        /// Vector files to count.
+        files: Vec<PathBuf>,
+    },
     /// Generate vectors of KIND in the IETF format with fresh random inputs ("all": every
-    /// kind, written into the --out folder, default `vectors`).
+    /// kind, written into the --out folder, default the repository's `vectors/cohort`).
     Generate {
         /// What to generate: an IETF file stem (tree-math, crypto-basics, ...) or "all".
         kind: String,
@@ -67,6 +73,9 @@ fn main() -> ExitCode {
         Command::Vectors {
             action: VectorsAction::Check { files },
         } => vectors::check(files),
+        Command::Vectors {
+            action: VectorsAction::Count { files },
+        } => vectors::count(files),
         Command::Vectors {
             action: VectorsAction::Generate { kind, out, suites },
         } => vectors::generate(&kind, out, &suites),

@@ -1,8 +1,9 @@
 //! `cohort vectors check`: per file and per cipher suite, cases passed and failed;
-//! `cohort vectors generate`: fresh vectors in the IETF format.
+//! `cohort vectors generate`: fresh vectors in the IETF format;
+//! `cohort vectors count`: cases per file and suite, counted from the JSON alone.
 
 use cohort_conformance::generate::{file_name, GENERATABLE};
-use cohort_conformance::{check_file, ietf_dir, IETF_FILES};
+use cohort_conformance::{check_file, cohort_dir, count_cases, ietf_dir, IETF_FILES};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,11 +46,45 @@ pub fn check(mut files: Vec<PathBuf>) -> ExitCode {
     }
 }
 
+/// Count the cases of `files` (or every IETF file) per cipher suite without checking them:
+/// the figures `check` must reach.
+pub fn count(mut files: Vec<PathBuf>) -> ExitCode {
+    if files.is_empty() {
+        let dir = ietf_dir();
+        files = IETF_FILES.iter().map(|f| dir.join(f)).collect();
+    }
+    let mut total = 0;
+    let mut status = ExitCode::SUCCESS;
+    for path in &files {
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        match count_cases(path) {
+            Ok(counts) => {
+                let cases: usize = counts.iter().map(|(_, n)| n).sum();
+                let per_suite: Vec<String> = counts
+                    .iter()
+                    .filter_map(|(s, n)| s.map(|s| format!("0x{s:04x}={n}")))
+                    .collect();
+                println!("{name:<38} cases {cases:>4}  {}", per_suite.join(" "));
+                total += cases;
+            }
+            Err(e) => {
+                println!("{}: error: {e}", path.display());
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("total: {total} cases");
+    status
+}
+
 /// Generate `kind` for `suites` (all if empty) and write it to `out` (standard output if
 /// `None`); `kind` "all" writes every kind as its IETF file name into the folder `out`.
 pub fn generate(kind: &str, out: Option<PathBuf>, suites: &[u16]) -> ExitCode {
     let result = if kind == "all" {
-        let dir = out.unwrap_or_else(|| PathBuf::from("vectors"));
+        let dir = out.unwrap_or_else(cohort_dir);
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))
             .and_then(|()| {

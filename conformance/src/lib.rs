@@ -2,7 +2,7 @@
 //!
 //! Each vector file is recognised by its name and checked case by case. A case whose checker
 //! is not written yet counts as failed, never as passed or skipped, so the totals always equal
-//! what `vector-cases` prints.
+//! what `count_cases` (`cohort vectors count`) finds in the file.
 #![forbid(unsafe_code)]
 
 mod crypto_basics;
@@ -134,6 +134,25 @@ pub fn check_file(path: &Path) -> Result<FileReport, String> {
     check_json(name, &json)
 }
 
+/// The cases of a vector file counted straight from its JSON, without checking them: one per
+/// top-level entry, as (cipher suite, count), `None` for entries without a suite. This is the
+/// independent tally that the runner's totals must equal (a runner that reports fewer skipped some).
+pub fn count_cases(path: &Path) -> Result<Vec<(Option<u16>, usize)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: bad JSON: {e}", path.display()))?;
+    let cases = json
+        .as_array()
+        .ok_or_else(|| format!("{}: top level is not a list", path.display()))?;
+    let mut counts = std::collections::BTreeMap::<Option<u16>, usize>::new();
+    for case in cases {
+        let suite = case.get("cipher_suite").and_then(Value::as_u64);
+        let suite = suite.map(|s| u16::try_from(s).map_err(|_| format!("suite {s} out of range")));
+        *counts.entry(suite.transpose()?).or_default() += 1;
+    }
+    Ok(counts.into_iter().collect())
+}
+
 /// Every vector file name the runner knows.
 pub const IETF_FILES: &[&str] = &[
     "crypto-basics.json",
@@ -153,10 +172,16 @@ pub const IETF_FILES: &[&str] = &[
     "welcome.json",
 ];
 
-/// The IETF vector folder: `$COHORT_IETF_VECTORS`, else `../shared/vectors/ietf` beside the repo.
+/// The IETF vector folder: `$COHORT_IETF_VECTORS`, else the copy vendored in the repository
+/// (`vectors/ietf/`).
 pub fn ietf_dir() -> PathBuf {
     if let Ok(dir) = std::env::var("COHORT_IETF_VECTORS") {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/ietf")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/ietf")
+}
+
+/// The vectors Cohort generated and committed (`vectors/cohort/`), kept apart from the IETF set.
+pub fn cohort_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/cohort")
 }

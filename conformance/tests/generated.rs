@@ -1,4 +1,4 @@
-//! Generated vectors check back green: the committed set in the repository's `vectors/`
+//! Generated vectors check back green: the committed set in the repository's `vectors/cohort/`
 //! folder, and a fresh set of every kind for every cipher suite. A corrupted output field
 //! must fail, so the round trip proves something.
 
@@ -25,7 +25,7 @@ fn failures(report: &FileReport) -> Vec<String> {
 
 #[test]
 fn committed_vectors_pass() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors");
+    let dir = cohort_conformance::cohort_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("directory entry").path())
@@ -36,7 +36,7 @@ fn committed_vectors_pass() {
     for kind in GENERATABLE {
         assert!(
             files.iter().any(|f| f.ends_with(file_name(kind))),
-            "vectors/{} is missing",
+            "vectors/cohort/{} is missing",
             file_name(kind)
         );
     }

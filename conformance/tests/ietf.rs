@@ -1,6 +1,6 @@
 //! Runs every IETF vector file; files Cohort claims to pass must pass every case.
 
-use cohort_conformance::{check_file, ietf_dir, IETF_FILES};
+use cohort_conformance::{check_file, count_cases, ietf_dir, IETF_FILES};
 
 /// Files whose every case must pass. Grows as layers land.
 const MUST_PASS: &[&str] = &[
@@ -49,4 +49,35 @@ fn every_ietf_file_is_accounted_for() {
         "failing cases:\n{}",
         failures.join("\n")
     );
+}
+
+/// The vendored folder holds exactly the files the runner knows, and for each file and suite the
+/// runner reports as many cases as the JSON holds: nothing is skipped, nothing is left unread.
+#[test]
+fn runner_counts_equal_the_files_case_counts() {
+    let dir = ietf_dir();
+    let mut present: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("IETF vectors needed at {}: {e}", dir.display()))
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    present.sort();
+    let mut known: Vec<String> = IETF_FILES.iter().map(|f| f.to_string()).collect();
+    known.sort();
+    assert_eq!(present, known, "files in {}", dir.display());
+    for file in IETF_FILES {
+        let path = dir.join(file);
+        let report = check_file(&path).expect("vector file readable");
+        let ran: Vec<_> = report
+            .per_suite()
+            .into_iter()
+            .map(|(suite, pass, fail)| (suite, pass + fail))
+            .collect();
+        assert_eq!(ran, count_cases(&path).unwrap(), "{file}");
+    }
 }

@@ -266,10 +266,11 @@ pub struct VectorTree {
 
 /// Every case of the IETF `tree-validation.json`.
 pub fn vector_trees() -> Vec<VectorTree> {
-    let dir = std::env::var("COHORT_IETF_VECTORS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/ietf").to_string()
-    });
-    let text = std::fs::read_to_string(format!("{dir}/tree-validation.json")).unwrap();
+    let dir = std::env::var("COHORT_IETF_VECTORS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/ietf").to_string());
+    let path = format!("{dir}/tree-validation.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("IETF vector file {path} is needed by this test: {e}"));
     text.split("\"cipher_suite\":")
         .skip(1)
         .map(|case| {
