@@ -35,10 +35,7 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
         return Err(Error::new("--members must be at least 2"));
     }
     let server = LocalServer::start().await?;
-    let homes = tempfile::Builder::new()
-        .prefix("cohort-bench-")
-        .tempdir()
-        .map_err(|e| Error::new(format!("temporary directory: {e}")))?;
+    let homes = crate::home::private_tempdir("cohort-bench-")?;
     println!(
         "fan-out benchmark: {n} members, {messages} messages from one sender, server {}",
         server.url

@@ -15,7 +15,7 @@ const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 
 /// A running in-process server and its temporary database.
 pub struct LocalServer {
-    /// `http://127.0.0.1:PORT`.
+    /// `https://127.0.0.1:PORT` (a throwaway CA, pinned for this process, signs its certificate).
     pub url: String,
     /// Where the SQLite database lives (deleted on drop).
     _dir: tempfile::TempDir,
@@ -23,12 +23,16 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Start cohort-server in-process with open enrollment on a fresh temporary database.
+    /// Start cohort-server in-process with open enrollment on a fresh temporary database, over
+    /// TLS with a throwaway certificate whose CA this process pins.
     pub async fn start() -> Result<LocalServer> {
-        let dir = tempfile::Builder::new()
-            .prefix("cohort-server-")
-            .tempdir()
-            .map_err(|e| Error::new(format!("temporary directory: {e}")))?;
+        let throwaway = cohort_server::listener::ThrowawayTls::generate()
+            .map_err(|e| Error::new(format!("cannot make a TLS certificate: {e}")))?;
+        let tls = throwaway
+            .identity()
+            .map_err(|e| Error::new(format!("cannot load the TLS certificate: {e}")))?;
+        crate::client::tls::pin_ca_der(throwaway.ca_der.clone())?;
+        let dir = crate::home::private_tempdir("cohort-server-")?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|e| Error::new(format!("cannot listen on 127.0.0.1: {e}")))?;
@@ -37,13 +41,14 @@ impl LocalServer {
             &dir.path().join("server.sqlite3"),
             cohort_server::Config {
                 enrollment: cohort_server::Enrollment::Open,
+                tls: Some(tls),
                 ..cohort_server::Config::default()
             },
         )
         .await
         .map_err(|e| Error::new(format!("cannot start the server: {e}")))?;
         Ok(LocalServer {
-            url: format!("http://{}", server.local_addr()),
+            url: format!("https://{}", server.local_addr()),
             _dir: dir,
             server: Some(server),
         })
@@ -177,10 +182,7 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
     // 1. Enrollment: a signature key, a CSR, an X.509 chain to the AS root, KeyPackages.
     let t = Instant::now();
     for name in NAMES {
-        let home = tempfile::Builder::new()
-            .prefix(&format!("cohort-{name}-"))
-            .tempdir()
-            .map_err(|e| Error::new(format!("temporary directory: {e}")))?;
+        let home = crate::home::private_tempdir(&format!("cohort-{name}-"))?;
         let t1 = Instant::now();
         let mut member = Member::register(home.path(), &server.url, name, None, None).await?;
         tally.time("register", t1.elapsed());

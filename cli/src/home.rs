@@ -176,9 +176,7 @@ fn db_err(e: rusqlite::Error) -> Error {
 impl Home {
     /// Open (creating if needed) the home in `dir`.
     pub fn open(dir: &Path) -> Result<Home> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::new(format!("cannot create home {}: {e}", dir.display())))?;
-        restrict_permissions(dir);
+        create_private(dir)?;
         let conn = Connection::open(dir.join("cohort.sqlite3")).map_err(db_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(db_err)?;
@@ -638,13 +636,124 @@ fn row_to_group(r: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRow> {
     })
 }
 
-/// The home holds private keys: keep it to its owner.
-fn restrict_permissions(dir: &Path) {
+/// A temporary folder only its owner can enter (0700), for throwaway homes and databases.
+pub fn private_tempdir(prefix: &str) -> Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    builder
+        .tempdir()
+        .map_err(|e| Error::new(format!("temporary directory: {e}")))
+}
+
+/// Files of the home: the store with its WAL and shared-memory files, and the lock.
+const HOME_FILES: &[&str] = &[
+    "cohort.sqlite3",
+    "cohort.sqlite3-wal",
+    "cohort.sqlite3-shm",
+    "home.lock",
+];
+
+/// The home holds a signature key, a bearer token and every group's secrets, so only its owner
+/// may read it: the folder is created 0700 and its files 0600 (SQLite gives the -wal and -shm
+/// files the mode of the database file). A folder or file that is already wider is refused, not
+/// silently narrowed: its secrets may have been read, and the owner should know.
+fn create_private(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let io = |what: &str, path: &Path, e: std::io::Error| {
+            Error::new(format!("cannot {what} {}: {e}", path.display()))
+        };
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| io("create home", dir, e))?;
+        }
+        let refuse_wide = |path: &Path, fix: &str| -> Result<()> {
+            let mode = std::fs::metadata(path)
+                .map_err(|e| io("read", path, e))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(Error::new(format!(
+                    "{} is open to other users (mode {:o}); it holds private keys: run `chmod {fix} {}` and check who could read it",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                )));
+            }
+            Ok(())
+        };
+        refuse_wide(dir, "700")?;
+        for name in HOME_FILES {
+            let path = dir.join(name);
+            if path.exists() {
+                refuse_wide(&path, "600")?;
+            } else if !name.ends_with("-wal") && !name.ends_with("-shm") {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .map_err(|e| io("create", &path, e))?;
+            }
+        }
     }
     #[cfg(not(unix))]
-    let _ = dir;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::new(format!("cannot create home {}: {e}", dir.display())))?;
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn home_is_private_and_a_wider_home_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("nested").join("home");
+        let home = Home::open(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for name in HOME_FILES {
+            let path = dir.join(name);
+            if path.exists() {
+                assert_eq!(mode(&path), 0o600, "{name}");
+            }
+        }
+        assert_eq!(mode(&dir.join("cohort.sqlite3")), 0o600);
+        assert_eq!(
+            mode(&dir.join("cohort.sqlite3-wal")),
+            0o600,
+            "WAL follows the database"
+        );
+        drop(home);
+        drop(Home::open(&dir).unwrap());
+
+        std::fs::set_permissions(dir.join("cohort.sqlite3"), PermissionsExt::from_mode(0o644))
+            .unwrap();
+        let err = Home::open(&dir).unwrap_err().to_string();
+        assert!(
+            err.contains("cohort.sqlite3 is open to other users (mode 644)"),
+            "{err}"
+        );
+        std::fs::set_permissions(dir.join("cohort.sqlite3"), PermissionsExt::from_mode(0o600))
+            .unwrap();
+
+        std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o755)).unwrap();
+        let err = Home::open(&dir).unwrap_err().to_string();
+        assert!(err.contains("is open to other users (mode 755)"), "{err}");
+    }
 }

@@ -25,6 +25,9 @@ struct Cli {
     /// Server URL, e.g. http://127.0.0.1:8080 (remembered after `register`).
     #[arg(long, global = true, env = "COHORT_SERVER")]
     server: Option<String>,
+    /// Trust only this CA (PEM) for the server's TLS certificate, instead of the system roots.
+    #[arg(long, global = true, env = "COHORT_CA_FILE")]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -69,6 +72,12 @@ enum VectorsAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(path) = &cli.ca_file {
+        if let Err(e) = client::tls::pin_ca_file(path) {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match cli.command {
         Command::Vectors {
             action: VectorsAction::Check { files },

@@ -15,6 +15,7 @@
 mod api;
 pub mod authority;
 mod inspect;
+pub mod listener;
 pub mod store;
 
 use authority::CertificateAuthority;
@@ -67,6 +68,13 @@ pub struct Config {
     pub prune_interval: Duration,
     /// Common name of the root certificate created at first start.
     pub ca_name: String,
+    /// Serve HTTPS with this identity; `None` serves plain HTTP (loopback only, unless
+    /// `insecure_http`).
+    pub tls: Option<listener::TlsIdentity>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    pub insecure_http: bool,
+    /// Connection cap and timeouts.
+    pub limits: listener::ConnectionLimits,
 }
 
 impl std::fmt::Debug for Config {
@@ -80,6 +88,9 @@ impl std::fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cert_validity_days", &self.cert_validity_days)
             .field("retention", &self.retention)
+            .field("tls", &self.tls.is_some())
+            .field("insecure_http", &self.insecure_http)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +106,9 @@ impl Default for Config {
             retention: Retention::default(),
             prune_interval: Duration::from_secs(3600),
             ca_name: "Cohort root CA".into(),
+            tls: None,
+            insecure_http: false,
+            limits: listener::ConnectionLimits::default(),
         }
     }
 }
@@ -108,6 +122,8 @@ pub enum StartError {
     Authority(authority::AuthorityError),
     /// The listener's address could not be read.
     Io(std::io::Error),
+    /// Plain HTTP was asked for on an address other hosts can reach.
+    PlainHttpOffLoopback(SocketAddr),
 }
 
 impl std::fmt::Display for StartError {
@@ -116,6 +132,12 @@ impl std::fmt::Display for StartError {
             StartError::Store(e) => write!(f, "{e}"),
             StartError::Authority(e) => write!(f, "{e}"),
             StartError::Io(e) => write!(f, "{e}"),
+            StartError::PlainHttpOffLoopback(a) => write!(
+                f,
+                "refusing plain HTTP on {a}: tokens and enrollment secrets would cross the \
+                 network in clear; give --tls-cert and --tls-key, or --insecure-http behind a \
+                 TLS-terminating proxy"
+            ),
         }
     }
 }
@@ -215,6 +237,9 @@ pub async fn start(
     config: Config,
 ) -> Result<RunningServer, StartError> {
     let addr = listener.local_addr().map_err(StartError::Io)?;
+    if config.tls.is_none() && !config.insecure_http && !listener::plain_http_allowed(&addr) {
+        return Err(StartError::PlainHttpOffLoopback(addr));
+    }
     let ca_store = store.clone();
     let ca_name = config.ca_name.clone();
     let ca = tokio::task::spawn_blocking(move || load_authority(ca_store.as_ref(), &ca_name))
@@ -248,19 +273,16 @@ pub async fn start(
         shutdown_rx.clone(),
     );
     let app = api::router(shared);
-    let mut stop = shutdown_rx;
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                while !*stop.borrow() {
-                    if stop.changed().await.is_err() {
-                        break;
-                    }
-                }
-            })
-            .await
-    });
-    tracing::info!(%addr, "cohort-server listening");
+    let tls = config.tls.clone();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = tokio::spawn(listener::serve(
+        listener,
+        app,
+        tls,
+        config.limits,
+        shutdown_rx,
+    ));
+    tracing::info!(%addr, scheme, "cohort-server listening");
     Ok(RunningServer {
         addr,
         root_der,

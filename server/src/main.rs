@@ -33,8 +33,8 @@ enum Command {
         /// How many tokens.
         #[arg(long, default_value_t = 1)]
         count: u32,
-        /// Validity in hours.
-        #[arg(long, default_value_t = 168)]
+        /// Validity in hours (1 to 8784, a leap year).
+        #[arg(long, default_value_t = 168, value_parser = clap::value_parser!(i64).range(1..=8784))]
         ttl_hours: i64,
     },
     /// Revoke a client: its token stops working and its status reads "revoked".
@@ -67,11 +67,11 @@ struct ServeArgs {
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
-    /// Validity of issued certificates in days.
-    #[arg(long, default_value_t = 365)]
+    /// Validity of issued certificates in days (1 to 3660).
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3660))]
     cert_days: i64,
-    /// Delete log entries and inbox Welcomes older than this many days.
-    #[arg(long)]
+    /// Delete log entries and inbox Welcomes older than this many days (0 to 36600).
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..=36600))]
     retention_days: Option<i64>,
     /// Keep at most this many log entries per group.
     #[arg(long)]
@@ -82,6 +82,21 @@ struct ServeArgs {
     /// How many epochs behind an application message may be.
     #[arg(long, default_value_t = 1)]
     grace_epochs: u64,
+    /// TLS certificate chain (PEM, leaf first); with --tls-key, serve HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+    #[arg(long, conflicts_with = "tls_cert")]
+    insecure_http: bool,
+    /// Most connections open at once.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has for a request's headers (and the keep-alive idle limit).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_secs: u64,
 }
 
 fn now() -> i64 {
@@ -121,7 +136,11 @@ fn admin(command: Command) -> Result<(), String> {
             for _ in 0..count.clamp(1, 1000) {
                 let token = random_token()?;
                 store
-                    .add_invite(sha256(token.as_bytes()), t, t + ttl_hours.max(1) * 3600)
+                    .add_invite(
+                        sha256(token.as_bytes()),
+                        t,
+                        t.saturating_add(ttl_hours * 3600),
+                    )
                     .map_err(|e| e.to_string())?;
                 writeln!(out, "{token}").map_err(|e| e.to_string())?;
             }
@@ -147,18 +166,43 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         (false, Some(s)) if !s.is_empty() => Enrollment::Secret(s),
         _ => Enrollment::InviteOnly,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            cohort_server::listener::TlsIdentity::from_pem_files(cert, key)
+                .map_err(|e| e.to_string())?,
+        ),
+        _ => None,
+    };
     let config = Config {
+        tls,
+        insecure_http: args.insecure_http,
+        limits: cohort_server::listener::ConnectionLimits {
+            max_connections: args.max_connections.max(1),
+            header_timeout: Duration::from_secs(args.header_timeout_secs),
+            ..Default::default()
+        },
         enrollment,
         admin_token: args.admin_token.filter(|t| !t.is_empty()),
         max_body_bytes: args.max_body_bytes,
-        cert_validity_days: args.cert_days.max(1),
+        cert_validity_days: args.cert_days,
         retention: Retention {
-            max_age_secs: args.retention_days.map(|d| d.max(0) * 24 * 3600),
+            max_age_secs: args.retention_days.map(|d| d * 24 * 3600),
             keep_last: args.retention_keep,
         },
         prune_interval: Duration::from_secs(args.prune_interval_secs.max(1)),
         ..Config::default()
     };
+    // Refuse before binding: a plain-HTTP socket on a reachable address must never open.
+    if config.tls.is_none() && !config.insecure_http {
+        let addrs = tokio::net::lookup_host(&args.listen)
+            .await
+            .map_err(|e| format!("bad --listen {}: {e}", args.listen))?;
+        for addr in addrs {
+            if !addr.ip().is_loopback() {
+                return Err(cohort_server::StartError::PlainHttpOffLoopback(addr).to_string());
+            }
+        }
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -203,13 +247,31 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// A directive capping `target` at info.
+fn quiet(target: &str) -> tracing_subscriber::filter::Directive {
+    format!("{target}=info")
+        .parse()
+        .unwrap_or_else(|_| tracing_subscriber::filter::LevelFilter::INFO.into())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+                // Whatever RUST_LOG says, the transport crates never log above info: at debug and
+                // trace they print whole frames and buffers, message bytes and tokens included.
+                .add_directive(quiet("tungstenite"))
+                .add_directive(quiet("tokio_tungstenite"))
+                .add_directive(quiet("hyper"))
+                .add_directive(quiet("hyper_util"))
+                .add_directive(quiet("rustls"))
+                .add_directive(quiet("tokio_rustls"))
+                .add_directive(quiet("axum"))
+                .add_directive(quiet("tower_http"))
+                .add_directive(quiet("rusqlite")),
         )
         .init();
     let cli = Cli::parse();

@@ -5,6 +5,7 @@
 //! within the retry window; requests that may have reached it are retried only when they are
 //! idempotent (reads, and posts of the same bytes, which the server deduplicates).
 
+pub mod tls;
 pub mod ws;
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -277,24 +278,24 @@ pub fn field_bytes(text: &str, what: &str) -> ApiResult<Vec<u8>> {
 }
 
 impl Api {
-    /// A client for `base` (e.g. `http://127.0.0.1:8080`).
+    /// A client for `base` (e.g. `https://ds.example.com` or `http://127.0.0.1:8080`). HTTPS
+    /// trusts the system's roots unless a CA was pinned ([`tls::pin_ca_file`]).
     pub fn new(base: &str, token: Option<String>) -> Result<Api, crate::error::Error> {
         let base = base.trim_end_matches('/').to_string();
-        if base.starts_with("https://") {
-            return Err(crate::error::Error::new(
-                "this build of cohort speaks plain HTTP only: reach a TLS server through a \
-                 local TLS proxy (http://127.0.0.1:PORT)",
-            ));
-        }
-        if !base.starts_with("http://") {
+        if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(crate::error::Error::new(format!(
-                "server URL must start with http://: {base}"
+                "server URL must start with https:// (or http:// on loopback): {base}"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
-            .pool_max_idle_per_host(4)
+            .pool_max_idle_per_host(4);
+        if base.starts_with("https://") {
+            builder = builder
+                .tls_backend_preconfigured(rustls::ClientConfig::clone(&*tls::client_config()?));
+        }
+        let http = builder
             .build()
             .map_err(|e| crate::error::Error::new(format!("HTTP client: {e}")))?;
         Ok(Api {
@@ -354,7 +355,9 @@ impl Api {
             if let Some(b) = body {
                 req = req.json(b);
             }
-            let retryable = |e: &reqwest::Error| e.is_connect() || (idempotent && !e.is_builder());
+            let retryable = |e: &reqwest::Error| {
+                (e.is_connect() || (idempotent && !e.is_builder())) && tls::tls_failure(e).is_none()
+            };
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) if retryable(&e) && start.elapsed() < self.retry_window => {
@@ -585,6 +588,9 @@ impl Api {
 
 /// A reqwest error in a few words: what failed and the innermost cause.
 fn describe(e: &reqwest::Error) -> String {
+    if let Some(tls) = tls::tls_failure(e) {
+        return tls;
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -91,22 +91,31 @@ pub async fn subscribe(api: &Api) -> ApiResult<Subscription> {
             .map_err(|_| ApiError::Network("token is not a valid header".into()))?;
         request.headers_mut().insert("authorization", value);
     }
-    let (stream, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .map_err(|e| match e {
-            tokio_tungstenite::tungstenite::Error::Http(resp) => ApiError::Status {
-                status: resp.status().as_u16(),
-                code: "subscribe_refused".into(),
-                message: resp
-                    .body()
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default(),
-                current_epoch: None,
-                seq: None,
-            },
-            other => ApiError::Network(other.to_string()),
-        })?;
+    let connector = if api.base().starts_with("https://") {
+        let config = super::tls::client_config().map_err(|e| ApiError::Network(e.to_string()))?;
+        Some(tokio_tungstenite::Connector::Rustls(config))
+    } else {
+        None
+    };
+    let (stream, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector)
+            .await
+            .map_err(|e| match e {
+                tokio_tungstenite::tungstenite::Error::Http(resp) => ApiError::Status {
+                    status: resp.status().as_u16(),
+                    code: "subscribe_refused".into(),
+                    message: resp
+                        .body()
+                        .as_ref()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default(),
+                    current_epoch: None,
+                    seq: None,
+                },
+                other => ApiError::Network(
+                    super::tls::tls_failure(&other).unwrap_or_else(|| other.to_string()),
+                ),
+            })?;
     Ok(Subscription {
         stream,
         ended: None,

@@ -329,8 +329,9 @@ pub(crate) fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Check a client id: `user/device`, user `[A-Za-z0-9._@+-]{1,128}`, device
-/// `[A-Za-z0-9._-]{1,64}`.
+/// Check a client id: `user/device`, user `[a-z0-9._@+-]{1,128}`, device `[a-z0-9._-]{1,64}`,
+/// neither made of dots only. Lowercase only, so `ALICE/1` cannot shadow `alice/1`; no `.`/`..`
+/// segments, which path-normalising clients and proxies would rewrite into another route.
 pub(crate) fn check_client_id(id: &str) -> Result<(), ApiError> {
     let bad = || {
         ApiError::bad_request(format!(
@@ -339,14 +340,15 @@ pub(crate) fn check_client_id(id: &str) -> Result<(), ApiError> {
         ))
     };
     let (user, device) = id.split_once('/').ok_or_else(bad)?;
-    let user_ok = (1..=128).contains(&user.len())
-        && user
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_@+".contains(&b));
-    let device_ok = (1..=64).contains(&device.len())
-        && device
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b".-_".contains(&b));
+    let segment_ok = |seg: &str, max: usize, extra: &[u8]| {
+        (1..=max).contains(&seg.len())
+            && !seg.bytes().all(|b| b == b'.')
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || extra.contains(&b))
+    };
+    let user_ok = segment_ok(user, 128, b".-_@+");
+    let device_ok = segment_ok(device, 64, b".-_");
     if user_ok && device_ok {
         Ok(())
     } else {
