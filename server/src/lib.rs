@@ -15,6 +15,7 @@
 mod api;
 pub mod authority;
 mod inspect;
+pub mod limits;
 pub mod listener;
 pub mod store;
 
@@ -75,6 +76,8 @@ pub struct Config {
     pub insecure_http: bool,
     /// Connection cap and timeouts.
     pub limits: listener::ConnectionLimits,
+    /// Rate limits and quotas per client, address and KeyPackage target.
+    pub quotas: limits::Limits,
 }
 
 impl std::fmt::Debug for Config {
@@ -91,6 +94,7 @@ impl std::fmt::Debug for Config {
             .field("tls", &self.tls.is_some())
             .field("insecure_http", &self.insecure_http)
             .field("limits", &self.limits)
+            .field("quotas", &self.quotas)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +113,7 @@ impl Default for Config {
             tls: None,
             insecure_http: false,
             limits: listener::ConnectionLimits::default(),
+            quotas: limits::Limits::default(),
         }
     }
 }
@@ -262,6 +267,7 @@ pub async fn start(
             _ => None,
         },
         admin_token_hash: config.admin_token.as_deref().map(hash_secret),
+        limiters: limits::Limiters::new(config.quotas),
         config: config.clone(),
         events,
         shutdown: shutdown_rx.clone(),
@@ -272,6 +278,7 @@ pub async fn start(
         config.prune_interval,
         shutdown_rx.clone(),
     );
+    spawn_limiter_upkeep(shared.clone(), shutdown_rx.clone());
     let app = api::router(shared);
     let tls = config.tls.clone();
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -295,6 +302,19 @@ impl From<StartError> for std::io::Error {
     fn from(e: StartError) -> Self {
         std::io::Error::other(e.to_string())
     }
+}
+
+/// Forget full buckets once a minute, so limiter memory follows the active clients only.
+fn spawn_limiter_upkeep(shared: api::AppState, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => shared.limiters.shrink(),
+                _ = stop.changed() => return,
+            }
+        }
+    });
 }
 
 fn spawn_retention(

@@ -183,9 +183,9 @@ pub(crate) async fn serve(
             },
             r = stop.changed() => if r.is_err() { break } else { continue },
         };
-        let tcp = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors or a reset before accept: back off, keep serving.
                     tracing::warn!(error = %e, "accept failed");
@@ -196,7 +196,15 @@ pub(crate) async fn serve(
             r = stop.changed() => if r.is_err() { break } else { continue },
         };
         let _ = tcp.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // Handlers that limit per address (enrollment) read the peer from ConnectInfo.
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        ));
         let http = http.clone();
         let acceptor = acceptor.clone();
         let stop = stop.clone();

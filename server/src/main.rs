@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
+use cohort_server::limits::Limits;
 use cohort_server::store::sqlite::SqliteStore;
 use cohort_server::store::{Retention, Store};
 use cohort_server::{Config, Enrollment};
@@ -94,6 +95,24 @@ struct ServeArgs {
     /// Most connections open at once.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Requests per second per client, sustained.
+    #[arg(long, default_value_t = Limits::default().requests_per_second)]
+    requests_per_second: u32,
+    /// Requests per client in a burst.
+    #[arg(long, default_value_t = Limits::default().request_burst)]
+    request_burst: u32,
+    /// KeyPackages of one target one claimer may take per hour.
+    #[arg(long, default_value_t = Limits::default().claims_per_target_per_hour)]
+    claims_per_target_per_hour: u32,
+    /// KeyPackages one client may store (last-resort ones aside).
+    #[arg(long, default_value_t = Limits::default().max_key_packages)]
+    max_key_packages: u64,
+    /// Open WebSocket subscriptions per client.
+    #[arg(long, default_value_t = Limits::default().max_websockets_per_client)]
+    max_websockets_per_client: u32,
+    /// Failed enrollments per address before it must wait.
+    #[arg(long, default_value_t = Limits::default().enroll_failure_burst)]
+    enroll_failure_burst: u32,
     /// Seconds a client has for a request's headers (and the keep-alive idle limit).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout_secs: u64,
@@ -180,6 +199,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             max_connections: args.max_connections.max(1),
             header_timeout: Duration::from_secs(args.header_timeout_secs),
             ..Default::default()
+        },
+        quotas: Limits {
+            requests_per_second: args.requests_per_second.max(1),
+            request_burst: args.request_burst.max(1),
+            claims_per_target_per_hour: args.claims_per_target_per_hour.max(1),
+            max_key_packages: args.max_key_packages,
+            max_websockets_per_client: args.max_websockets_per_client,
+            enroll_failure_burst: args.enroll_failure_burst.max(1),
+            ..Limits::default()
         },
         enrollment,
         admin_token: args.admin_token.filter(|t| !t.is_empty()),

@@ -520,7 +520,7 @@ async fn in_process_server_serves_and_shuts_down() {
         .await
         .expect("start");
     let base = format!("http://{}", server.local_addr());
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let ca: Value = http
         .get(format!("{base}/v1/ca"))
         .send()

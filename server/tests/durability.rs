@@ -79,7 +79,7 @@ async fn kill_dash_nine_loses_no_acknowledged_message() {
         let token = alice.token.clone();
         let url = format!("{base}/v1/groups/{g}/messages");
         posters.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = common::http_client();
             for _ in 0..500 {
                 let msg = b64(&app_msg(gid, 0));
                 let resp = http

@@ -287,6 +287,8 @@ impl Api {
                 "server URL must start with https:// (or http:// on loopback): {base}"
             )));
         }
+        // reqwest's rustls backend wants a process-wide provider even for plain HTTP.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
@@ -379,6 +381,17 @@ impl Api {
             };
             if status.is_success() {
                 return serde_json::from_slice(&bytes).map_err(bad_reply);
+            }
+            // 429: the server did nothing and says when to come back; wait if that fits.
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let wait = serde_json::from_slice::<Value>(&bytes)
+                    .ok()
+                    .and_then(|v| v["retry_after"].as_u64())
+                    .map_or(Duration::from_secs(1), Duration::from_secs);
+                if start.elapsed() + wait < self.retry_window {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
             }
             // 5xx from a proxy while the server restarts: retry idempotent calls.
             if status.is_server_error()

@@ -89,13 +89,7 @@ fn build() -> Result<Arc<rustls::ClientConfig>, String> {
 pub(crate) fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(inner) = source {
-        let found = inner.downcast_ref::<rustls::Error>().or_else(|| {
-            inner
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|r| r.downcast_ref::<rustls::Error>())
-        });
-        if let Some(tls) = found {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
             return Some(match tls {
                 rustls::Error::InvalidCertificate(why) => format!(
                     "TLS: the server's certificate is not trusted ({why:?}); check the URL or pin \
@@ -104,7 +98,14 @@ pub(crate) fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<Strin
                 other => format!("TLS: {other}"),
             });
         }
-        source = inner.source();
+        // io::Error's source() skips the error it wraps: step into it instead.
+        source = match inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => inner.source(),
+        };
     }
     None
 }

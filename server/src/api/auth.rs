@@ -41,7 +41,31 @@ fn random_token() -> Result<String, ApiError> {
 /// `POST /v1/enroll`: issue a certificate and a bearer token.
 pub(crate) async fn enroll(
     State(state): State<AppState>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Json(req): Json<EnrollRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Guessing the secret or an invite costs the guesser time: failures per address are limited.
+    let ip = peer.map(|p| p.0 .0.ip());
+    if let Some(ip) = ip {
+        state
+            .limiters
+            .enroll_blocked(ip)
+            .map_err(|wait| ApiError::rate_limited("too many failed enrollments", wait))?;
+    }
+    let failed = |e: ApiError| {
+        if let Some(ip) = ip {
+            if matches!(e.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) {
+                state.limiters.enroll_failed(ip);
+            }
+        }
+        e
+    };
+    enroll_checked(&state, req).await.map_err(failed)
+}
+
+async fn enroll_checked(
+    state: &AppState,
+    req: EnrollRequest,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     check_client_id(&req.client_id)?;
     let invite_hash = req.invite.as_deref().map(|t| sha256(t.as_bytes()));

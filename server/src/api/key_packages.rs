@@ -129,12 +129,24 @@ pub(crate) async fn upload(
     .map_err(|_| ApiError::internal("validation task failed"))??;
     let accepted = checked.len();
     let id = client.id.clone();
+    let max = state.limiters.limits.max_key_packages;
+    let ordinary = checked.iter().filter(|k| !k.last_resort).count() as u64;
     let counts = state
         .db(move |s| {
+            let held: u64 = s
+                .key_package_counts(&id, t)?
+                .iter()
+                .map(|c| c.available)
+                .sum();
+            if held + ordinary > max {
+                return Ok(Err(ApiError::quota(format!(
+                    "{id} holds {held} KeyPackages; at most {max} (last-resort ones aside)"
+                ))));
+            }
             s.add_key_packages(&id, checked, t)?;
-            s.key_package_counts(&id, t)
+            s.key_package_counts(&id, t).map(Ok)
         })
-        .await?;
+        .await??;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "accepted": accepted, "counts": counts })),
@@ -186,6 +198,10 @@ pub(crate) async fn claim(
             req.cipher_suite
         )));
     }
+    state
+        .limiters
+        .claim(&caller.id, &req.client_ids)
+        .map_err(|wait| ApiError::rate_limited("too many KeyPackage claims", wait))?;
     let targets = req.client_ids;
     let suite = req.cipher_suite;
     let claimed = state

@@ -41,6 +41,7 @@ pub(crate) struct Shared {
     pub admin_token_hash: Option<[u8; 32]>,
     pub events: broadcast::Sender<Event>,
     pub shutdown: watch::Receiver<bool>,
+    pub limiters: crate::limits::Limiters,
 }
 
 /// Cloneable handle on [`Shared`].
@@ -160,6 +161,9 @@ pub struct ApiError {
     /// The sequence number already holding a replayed message.
     #[serde(skip_serializing_if = "Option::is_none")]
     seq: Option<u64>,
+    /// Seconds to wait before trying again, on 429 (also in the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -171,7 +175,26 @@ impl ApiError {
             message: message.into(),
             current_epoch: None,
             seq: None,
+            retry_after: None,
         }
+    }
+
+    /// 429 Too Many Requests, with the time to wait.
+    pub(crate) fn rate_limited(what: &str, wait: crate::limits::RetryAfter) -> Self {
+        let secs = wait.secs();
+        ApiError {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("{what}: try again in {secs} s"),
+            )
+        }
+    }
+
+    /// 403 for a quota that is used up.
+    pub(crate) fn quota(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "quota_exceeded", message)
     }
 
     /// 400 Bad Request.
@@ -213,6 +236,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -235,6 +263,7 @@ impl From<StoreError> for ApiError {
                 message: reason,
                 current_epoch,
                 seq,
+                retry_after: None,
             },
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
@@ -386,6 +415,10 @@ impl FromRequestParts<AppState> for Authed {
         if client.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this client has been revoked"));
         }
+        state
+            .limiters
+            .request(&client.id)
+            .map_err(|wait| ApiError::rate_limited("too many requests", wait))?;
         Ok(Authed(client))
     }
 }

@@ -28,9 +28,18 @@ pub(crate) async fn subscribe(
             format!("WebSocket upgrade required: {}", r.body_text()),
         )
     })?;
+    let guard = state.limiters.open_socket(&client.id).ok_or_else(|| {
+        ApiError::quota(format!(
+            "{} already has {} open subscriptions",
+            client.id, state.limiters.limits.max_websockets_per_client
+        ))
+    })?;
     Ok(ws
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| run(state, client.id, socket)))
+        .on_upgrade(move |socket| async move {
+            let _guard = guard;
+            run(state, client.id, socket).await
+        }))
 }
 
 /// How often an open subscription re-checks that its client is not revoked (a revocation

@@ -117,6 +117,7 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Open (or create) the database at `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
+        create_private(path)?;
         let conn = Connection::open(path).map_err(backend)?;
         Self::init(conn, true)
     }
@@ -864,4 +865,41 @@ impl Store for SqliteStore {
         tx.commit().map_err(backend)?;
         Ok(report)
     }
+}
+
+/// The database holds tokens' hashes, every group's log and (before 0.2) the CA key: create it
+/// 0600, so other local users cannot read it. SQLite gives its -wal and -shm files the mode of
+/// the database file. An existing file that is group- or world-readable is narrowed, with a
+/// warning: a server refusing to start over it would only push the operator to chmod it anyway.
+fn create_private(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                    let Ok(meta) = std::fs::metadata(&file) else {
+                        continue;
+                    };
+                    let mode = meta.permissions().mode() & 0o777;
+                    if mode & 0o077 != 0 {
+                        tracing::warn!(file = %file.display(), mode = format!("{mode:o}"), "database file was readable by others; narrowing to 0600");
+                        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                            .map_err(|e| StoreError::Backend(format!("{}: {e}", file.display())))?;
+                    }
+                }
+            }
+            Err(e) => return Err(StoreError::Backend(format!("{}: {e}", path.display()))),
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

@@ -64,6 +64,18 @@ impl Drop for TempDir {
     }
 }
 
+/// reqwest's rustls backend (enabled for the CLI's HTTPS) needs a process-wide crypto
+/// provider before it builds any client, even a plain-HTTP one.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A plain reqwest client.
+pub fn http_client() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// A running `cohort-server` process.
 pub struct Server {
     pub child: Child,
@@ -114,7 +126,7 @@ impl Server {
             base: format!("http://{addr}"),
             db,
             dir,
-            http: reqwest::Client::new(),
+            http: http_client(),
         }
     }
 

@@ -1,0 +1,221 @@
+//! Rate limits and quotas: what one client, one address or one target may cost the server.
+//! Token buckets come from `governor` (GCRA); only the "blocked until" bookkeeping for
+//! enrollment failures is ours, because a bucket that is checked only on failure cannot say
+//! in advance that the next attempt must wait.
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Configurable limits; `server/README.md` lists the defaults and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Requests per second one authenticated client may make, sustained.
+    pub requests_per_second: u32,
+    /// Requests one client may make in a burst above the sustained rate.
+    pub request_burst: u32,
+    /// Failed enrollment attempts (wrong secret or invite) per address before it must wait.
+    pub enroll_failure_burst: u32,
+    /// Failed enrollment attempts per address per minute, sustained.
+    pub enroll_failures_per_minute: u32,
+    /// KeyPackages one client may claim per minute (sustained; the burst is the same).
+    pub claims_per_minute: u32,
+    /// KeyPackages of one target that one claimer may take per hour (burst the same): stops a
+    /// member from draining someone's KeyPackages down to the last resort.
+    pub claims_per_target_per_hour: u32,
+    /// KeyPackages of one target that all claimers together may take per minute.
+    pub claims_of_target_per_minute: u32,
+    /// KeyPackages one client may hold on the server.
+    pub max_key_packages: u64,
+    /// Groups one client may create.
+    pub max_groups_per_client: u64,
+    /// Open WebSocket subscriptions per client.
+    pub max_websockets_per_client: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            requests_per_second: 100,
+            request_burst: 200,
+            enroll_failure_burst: 10,
+            enroll_failures_per_minute: 6,
+            claims_per_minute: 120,
+            claims_per_target_per_hour: 4,
+            claims_of_target_per_minute: 10,
+            max_key_packages: 200,
+            max_groups_per_client: 1000,
+            max_websockets_per_client: 4,
+        }
+    }
+}
+
+/// A refusal: how long until trying again can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryAfter(pub Duration);
+
+impl RetryAfter {
+    /// Whole seconds, at least one (the `Retry-After` header has no fractions).
+    pub fn secs(self) -> u64 {
+        self.0.as_secs() + u64::from(self.0.subsec_nanos() > 0)
+    }
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+fn keyed<K: std::hash::Hash + Eq + Clone>(quota: Quota) -> DefaultKeyedRateLimiter<K> {
+    RateLimiter::keyed(quota)
+}
+
+/// The live buckets.
+pub(crate) struct Limiters {
+    pub limits: Limits,
+    requests: DefaultKeyedRateLimiter<String>,
+    enroll_failures: DefaultKeyedRateLimiter<IpAddr>,
+    enroll_blocked: Mutex<HashMap<IpAddr, Instant>>,
+    claims: DefaultKeyedRateLimiter<String>,
+    claims_pair: DefaultKeyedRateLimiter<(String, String)>,
+    claims_target: DefaultKeyedRateLimiter<String>,
+    sockets: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl Limiters {
+    /// Buckets for `limits`.
+    pub fn new(limits: Limits) -> Limiters {
+        let per_minute = |n: u32| Quota::per_minute(nz(n));
+        Limiters {
+            limits,
+            requests: keyed(
+                Quota::per_second(nz(limits.requests_per_second))
+                    .allow_burst(nz(limits.request_burst)),
+            ),
+            enroll_failures: keyed(
+                per_minute(limits.enroll_failures_per_minute)
+                    .allow_burst(nz(limits.enroll_failure_burst)),
+            ),
+            enroll_blocked: Mutex::new(HashMap::new()),
+            claims: keyed(per_minute(limits.claims_per_minute)),
+            claims_pair: keyed(Quota::per_hour(nz(limits.claims_per_target_per_hour))),
+            claims_target: keyed(per_minute(limits.claims_of_target_per_minute)),
+            sockets: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn wait(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> RetryAfter {
+        RetryAfter(not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// One request by `client`.
+    pub fn request(&self, client: &str) -> Result<(), RetryAfter> {
+        self.requests
+            .check_key(&client.to_owned())
+            .map_err(Self::wait)
+    }
+
+    /// Whether `ip` must wait before its next enrollment attempt.
+    pub fn enroll_blocked(&self, ip: IpAddr) -> Result<(), RetryAfter> {
+        let mut blocked = self
+            .enroll_blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match blocked.get(&ip) {
+            Some(until) if *until > now => Err(RetryAfter(*until - now)),
+            Some(_) => {
+                blocked.remove(&ip);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Count a failed enrollment attempt from `ip`; past the burst, block it for a while.
+    pub fn enroll_failed(&self, ip: IpAddr) {
+        if let Err(not_until) = self.enroll_failures.check_key(&ip) {
+            let wait = Self::wait(not_until).0.max(Duration::from_secs(1));
+            let mut blocked = self
+                .enroll_blocked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if blocked.len() > 100_000 {
+                let now = Instant::now();
+                blocked.retain(|_, until| *until > now);
+            }
+            blocked.insert(ip, Instant::now() + wait);
+        }
+    }
+
+    /// `claimer` asks for one KeyPackage of each of `targets`.
+    pub fn claim(&self, claimer: &str, targets: &[String]) -> Result<(), RetryAfter> {
+        let n = u32::try_from(targets.len()).unwrap_or(u32::MAX);
+        if let Some(n) = NonZeroU32::new(n) {
+            match self.claims.check_key_n(&claimer.to_owned(), n) {
+                Ok(Ok(())) => {}
+                Ok(Err(not_until)) => return Err(Self::wait(not_until)),
+                Err(_) => return Err(RetryAfter(Duration::from_secs(60))),
+            }
+        }
+        for target in targets {
+            if target == claimer {
+                continue;
+            }
+            self.claims_pair
+                .check_key(&(claimer.to_owned(), target.clone()))
+                .map_err(Self::wait)?;
+            self.claims_target.check_key(target).map_err(Self::wait)?;
+        }
+        Ok(())
+    }
+
+    /// Open a WebSocket for `client`, if it has fewer than the cap; the guard closes it.
+    pub fn open_socket(&self, client: &str) -> Option<SocketGuard> {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let open = sockets.entry(client.to_owned()).or_insert(0);
+        if *open >= self.limits.max_websockets_per_client {
+            return None;
+        }
+        *open += 1;
+        Some(SocketGuard {
+            sockets: self.sockets.clone(),
+            client: client.to_owned(),
+        })
+    }
+
+    /// Drop buckets that are full again, so memory follows active clients only.
+    pub fn shrink(&self) {
+        self.requests.retain_recent();
+        self.enroll_failures.retain_recent();
+        self.claims.retain_recent();
+        self.claims_pair.retain_recent();
+        self.claims_target.retain_recent();
+        let now = Instant::now();
+        self.enroll_blocked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, until| *until > now);
+    }
+}
+
+/// An open WebSocket counted against its client's cap.
+pub(crate) struct SocketGuard {
+    sockets: Arc<Mutex<HashMap<String, u32>>>,
+    client: String,
+}
+
+impl Drop for SocketGuard {
+    fn drop(&mut self) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(open) = sockets.get_mut(&self.client) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                sockets.remove(&self.client);
+            }
+        }
+    }
+}
