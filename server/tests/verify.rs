@@ -47,10 +47,7 @@ async fn create(srv: &Server, c: &TestClient, gid: &[u8], external: bool) -> (Gr
     let gi = group.group_info().expect("group info").to_bytes();
     let body = json!({ "group_id": b64(gid), "allow_external_join": external,
                        "group_info": b64(&gi) });
-    expect(
-        StatusCode::CREATED,
-        srv.post(c, "/v1/groups", body).await,
-    );
+    expect(StatusCode::CREATED, srv.post(c, "/v1/groups", body).await);
     (group, b64(gid))
 }
 

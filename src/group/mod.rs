@@ -28,6 +28,6 @@ pub use join::JoinOptions;
 pub use key_package::{KeyPackageOptions, KeyPackageSecrets};
 pub use process::{CommitSummary, ReceivedMessage, StagedCommit};
 pub use proposals::CachedProposal;
-pub use public::{PublicGroup, PublicReceived, PublicStagedCommit};
 pub use psk::{MemoryPskStore, NoPsks, PskStore, PskStores};
+pub use public::{PublicGroup, PublicReceived, PublicStagedCommit};
 pub use state::{Group, Member};

@@ -38,9 +38,7 @@ use crate::crypto::{CipherSuite, Suite};
 use crate::error::{DecodeError, Error, Result, Rule};
 use crate::framing::public::verify_public_signature;
 use crate::framing::{AuthenticatedContent, Content, MLSMessage, MLSMessageBody, Sender};
-use crate::messages::{
-    Commit, GroupContext, GroupInfo, Proposal, ProposalOrRef, RatchetTreeWire,
-};
+use crate::messages::{Commit, GroupContext, GroupInfo, Proposal, ProposalOrRef, RatchetTreeWire};
 use crate::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash};
 use crate::tree::ratchet_tree::RatchetTree;
 use crate::tree::treekem::merge_received_path;
@@ -201,7 +199,11 @@ impl PublicGroup {
                     proposal: proposal.clone(),
                     sender,
                 };
-                if !self.proposals.iter().any(|c| c.reference == cached.reference) {
+                if !self
+                    .proposals
+                    .iter()
+                    .any(|c| c.reference == cached.reference)
+                {
                     self.proposals.push(cached.clone());
                 }
                 Ok(PublicReceived::Proposal(Box::new(cached)))
@@ -294,14 +296,7 @@ impl PublicGroup {
                     leaf
                 }
             };
-            merge_received_path(
-                &self.suite,
-                &mut tree,
-                leaf,
-                path,
-                &context,
-                &applied.added,
-            )?;
+            merge_received_path(&self.suite, &mut tree, leaf, path, &context, &applied.added)?;
             changed.push(leaf);
         }
         check_new_leaves(&tree, &context, &changed)?;

@@ -77,6 +77,28 @@ pub struct Claimed {
     pub key_package: Option<(Vec<u8>, bool)>,
 }
 
+/// How a group's members send proposals and commits: what the DS can verify of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handshake {
+    /// PublicMessage handshakes: the DS follows the group with a public view and rejects
+    /// invalid proposals and commits.
+    #[default]
+    Public,
+    /// PrivateMessage handshakes: opaque to the DS (groups created before handshake modes
+    /// existed are read as this).
+    Private,
+}
+
+impl Handshake {
+    /// The name used in the HTTP API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::Public => "public",
+            Handshake::Private => "private",
+        }
+    }
+}
+
 /// A group as the DS sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {
@@ -92,6 +114,8 @@ pub struct GroupRecord {
     pub last_seq: u64,
     /// Current members (client ids), sorted.
     pub members: Vec<String>,
+    /// The handshake mode, fixed at creation.
+    pub handshake: Handshake,
 }
 
 /// A group to create.
@@ -107,6 +131,10 @@ pub struct NewGroup {
     pub group_info: Option<Vec<u8>>,
     /// Creation time.
     pub created_at: i64,
+    /// The handshake mode.
+    pub handshake: Handshake,
+    /// For a PublicMessage group: the encoded public view at epoch 0.
+    pub view: Option<Vec<u8>>,
 }
 
 /// What a commit changes besides the log.
@@ -124,6 +152,9 @@ pub struct CommitEffects {
     pub removed: Vec<String>,
     /// An external commit (sender `new_member_commit`): the poster joins.
     pub external: bool,
+    /// For a PublicMessage group: the encoded public view of the epoch the commit leads
+    /// to, stored in the same transaction when the commit wins.
+    pub view: Option<Vec<u8>>,
 }
 
 /// The kind of a posted handshake or application message.
@@ -312,7 +343,14 @@ pub trait Store: Send + Sync + 'static {
     fn group(&self, group_id: &[u8]) -> StoreResult<Option<GroupRecord>>;
     /// Whether `client` is a member of the group.
     fn is_member(&self, group_id: &[u8], client: &str) -> StoreResult<bool>;
-    /// Set the external-join policy (creator only).
+    /// The encoded public view of a PublicMessage group at its current epoch.
+    fn group_view(&self, group_id: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// The PublicMessage proposals logged for `epoch`, in log order: what the public view
+    /// resolves a commit's proposal references against.
+    fn epoch_proposals(&self, group_id: &[u8], epoch: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// Set the external-join policy. Rights follow membership: the caller must be a
+    /// current member, and the creator while it is one; once the creator has left, any
+    /// member.
     fn set_policy(
         &self,
         group_id: &[u8],

@@ -2,9 +2,9 @@
 //! transaction is on disk before the request that made it is acknowledged.
 
 use super::{
-    decide, Appended, Claimed, ClientRecord, GroupRecord, InboxEntry, KeyPackageCount, NewClient,
-    NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError, StoreResult,
-    StoredKeyPackage, StoredMessage,
+    decide, Appended, Claimed, ClientRecord, GroupRecord, Handshake, InboxEntry, KeyPackageCount,
+    NewClient, NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError,
+    StoreResult, StoredKeyPackage, StoredMessage,
 };
 use crate::authority::CaMaterial;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -77,7 +77,17 @@ CREATE TABLE IF NOT EXISTS welcomes (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS welcomes_by_client ON welcomes (client_id, id);
+CREATE TABLE IF NOT EXISTS group_views (
+    group_id BLOB PRIMARY KEY,
+    handshake INTEGER NOT NULL,
+    view BLOB
+);
 "#;
+
+/// `group_views.handshake` of a PublicMessage group; a group without a row is Private.
+const HANDSHAKE_PUBLIC: i64 = 1;
+/// `group_views.handshake` of a PrivateMessage group.
+const HANDSHAKE_PRIVATE: i64 = 2;
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -195,6 +205,18 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
+    let handshake = conn
+        .query_row(
+            "SELECT handshake FROM group_views WHERE group_id = ?1",
+            params![group_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    let handshake = match handshake {
+        Some(HANDSHAKE_PUBLIC) => Handshake::Public,
+        _ => Handshake::Private,
+    };
     Ok(Some(GroupRecord {
         group_id: group_id.to_vec(),
         epoch: to_u64(epoch),
@@ -202,6 +224,7 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         allow_external_join,
         last_seq: to_u64(last_seq),
         members,
+        handshake,
     }))
 }
 
@@ -518,6 +541,15 @@ impl Store for SqliteStore {
             params![group.group_id, group.creator],
         )
         .map_err(backend)?;
+        let mode = match group.handshake {
+            Handshake::Public => HANDSHAKE_PUBLIC,
+            Handshake::Private => HANDSHAKE_PRIVATE,
+        };
+        tx.execute(
+            "INSERT INTO group_views (group_id, handshake, view) VALUES (?1, ?2, ?3)",
+            params![group.group_id, mode, group.view],
+        )
+        .map_err(backend)?;
         let record = load_group(&tx, &group.group_id)?
             .ok_or_else(|| StoreError::Backend("group vanished".into()))?;
         tx.commit().map_err(backend)?;
@@ -534,32 +566,68 @@ impl Store for SqliteStore {
         member(&conn, group_id, client)
     }
 
+    fn group_view(&self, group_id: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT view FROM group_views WHERE group_id = ?1",
+            params![group_id],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .map_err(backend)
+    }
+
+    fn epoch_proposals(&self, group_id: &[u8], epoch: u64) -> StoreResult<Vec<Vec<u8>>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT data FROM messages WHERE group_id = ?1 AND epoch = ?2
+                   AND content_type = 2 AND wire_format = 1 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![group_id, to_i64(epoch)], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
     fn set_policy(
         &self,
         group_id: &[u8],
         caller: &str,
         allow_external_join: bool,
     ) -> StoreResult<()> {
-        let conn = self.lock();
-        let creator = conn
-            .query_row(
-                "SELECT creator FROM groups WHERE group_id = ?1",
-                params![group_id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(backend)?
-            .ok_or_else(|| StoreError::NotFound("group".into()))?;
-        if creator != caller {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let group =
+            load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
+        let is_member = |c: &str| {
+            group
+                .members
+                .binary_search_by(|m| m.as_str().cmp(c))
+                .is_ok()
+        };
+        if !is_member(caller) {
             return Err(StoreError::Forbidden(
-                "only the group's creator may change its policy".into(),
+                "only a current member may change the group's policy".into(),
             ));
         }
-        conn.execute(
+        if group.creator != caller && is_member(&group.creator) {
+            return Err(StoreError::Forbidden(
+                "only the group's creator may change its policy while it is a member".into(),
+            ));
+        }
+        tx.execute(
             "UPDATE groups SET allow_external_join = ?2 WHERE group_id = ?1",
             params![group_id, allow_external_join],
         )
         .map_err(backend)?;
+        tx.commit().map_err(backend)?;
         Ok(())
     }
 
@@ -657,6 +725,13 @@ impl Store for SqliteStore {
                 tx.execute(
                     "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
                     params![message.group_id, client],
+                )
+                .map_err(backend)?;
+            }
+            if let Some(view) = &effects.view {
+                tx.execute(
+                    "UPDATE group_views SET view = ?2 WHERE group_id = ?1",
+                    params![message.group_id, view],
                 )
                 .map_err(backend)?;
             }

@@ -80,6 +80,8 @@ fn group(s: &dyn Store, gid: &[u8], creator: &str, external: bool) {
         allow_external_join: external,
         group_info: None,
         created_at: 0,
+        handshake: Handshake::Private,
+        view: None,
     })
     .expect("group");
 }
