@@ -274,3 +274,129 @@ async fn removed_creator_loses_the_group_rights() {
     assert_eq!(body["allow_external_join"], true);
     assert_eq!(body["members"], json!(["bob@x/1"]));
 }
+
+#[tokio::test]
+async fn membership_claims_must_match_the_commit() {
+    let srv = Server::start(&["--open"]);
+    let a = srv.enroll("alice@x/1").await;
+    let bob = srv.enroll("bob@x/1").await;
+    let carol = srv.enroll("carol@x/1").await;
+    let gid = b"verify-claims";
+    let (mut group, g) = create(&srv, &a, gid, false).await;
+    let out = group
+        .commit(
+            CommitOptions {
+                add: vec![key_package(&bob).key_package],
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .expect("commit");
+    let commit = out.commit.to_bytes();
+    let welcome = b64(&out.welcome.expect("welcome").to_bytes());
+    for (extra, expected) in [
+        // The commit adds Bob but the request claims Carol.
+        (json!({ "added": [carol.id] }), StatusCode::BAD_REQUEST),
+        // Claims Bob and Carol, but only Bob is in the commit.
+        (
+            json!({ "added": [bob.id, carol.id] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        // Claims a removal the commit does not make.
+        (
+            json!({ "added": [bob.id], "removed": [a.id] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        // Welcome for someone not added.
+        (
+            json!({ "added": [bob.id], "welcome": welcome, "welcome_recipients": [carol.id] }),
+            StatusCode::BAD_REQUEST,
+        ),
+        // No claims at all: the DS derives them.
+        (
+            json!({ "welcome": welcome, "welcome_recipients": [bob.id] }),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let (status, body) = srv.post_msg(&a, &g, &commit, extra.clone()).await;
+        assert_eq!(status, expected, "{extra}: {body}");
+    }
+    let now = info(&srv, &a, &g).await;
+    assert_eq!(now["members"], json!(["alice@x/1", "bob@x/1"]));
+    assert_eq!(now["handshake"], "public");
+    let inbox = expect(StatusCode::OK, srv.get(&bob, "/v1/welcomes").await);
+    assert_eq!(inbox["welcomes"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn external_join_follows_the_group_policy() {
+    let srv = Server::start(&["--open"]);
+    let a = srv.enroll("alice@x/1").await;
+    let eve = srv.enroll("eve@x/1").await;
+    let mallory = srv.enroll("mallory@x/1").await;
+    let gid = b"verify-external-policy";
+    let (group, g) = create(&srv, &a, gid, false).await;
+    let group_info_path = format!("/v1/groups/{g}/group-info");
+    let policy_path = format!("/v1/groups/{g}/policy");
+    // Closed group: no GroupInfo, no external commit for outsiders.
+    expect(StatusCode::FORBIDDEN, srv.get(&eve, &group_info_path).await);
+    let (_, ext) = Group::join_external(
+        &group.group_info().expect("gi"),
+        x509_credential(&eve.chain),
+        eve.key.clone(),
+        &NoPsks,
+        ExternalCommitOptions::default(),
+    )
+    .expect("external commit");
+    let ext = ext.to_bytes();
+    expect(StatusCode::FORBIDDEN, srv.send_msg(&eve, &g, &ext).await);
+    // Only the creator may open it.
+    let open = json!({ "allow_external_join": true });
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.put(&eve, &policy_path, open.clone()).await,
+    );
+    expect(StatusCode::OK, srv.put(&a, &policy_path, open).await);
+    let body = expect(StatusCode::OK, srv.get(&eve, &group_info_path).await);
+    assert_eq!(body["epoch"], 0);
+    // Eve's commit posted by Mallory: the new leaf is not Mallory's enrolled key.
+    expect(
+        StatusCode::FORBIDDEN,
+        srv.send_msg(&mallory, &g, &ext).await,
+    );
+    expect(StatusCode::CREATED, srv.send_msg(&eve, &g, &ext).await);
+    let now = info(&srv, &eve, &g).await;
+    assert_eq!(now["members"], json!(["alice@x/1", "eve@x/1"]));
+    assert_eq!(now["epoch"], 1);
+}
+
+#[tokio::test]
+async fn external_commit_to_a_private_group_is_checked_against_its_group_info() {
+    let srv = Server::start(&["--open"]);
+    let a = srv.enroll("alice@x/1").await;
+    let eve = srv.enroll("eve@x/1").await;
+    let gid = b"verify-external-private";
+    let group = new_group(&a, gid);
+    let gi = group.group_info().expect("gi");
+    let body = json!({ "group_id": b64(gid), "allow_external_join": true,
+                       "group_info": b64(&gi.to_bytes()), "handshake": "private" });
+    let created = expect(StatusCode::CREATED, srv.post(&a, "/v1/groups", body).await);
+    assert_eq!(created["handshake"], "private");
+    let g = b64(gid);
+    let (_, ext) = Group::join_external(
+        &gi,
+        x509_credential(&eve.chain),
+        eve.key.clone(),
+        &NoPsks,
+        ExternalCommitOptions::default(),
+    )
+    .expect("external commit");
+    let (status, body) = srv.send_msg(&eve, &g, &with_random_signature(&ext)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    expect(
+        StatusCode::CREATED,
+        srv.send_msg(&eve, &g, &ext.to_bytes()).await,
+    );
+    let now = info(&srv, &a, &g).await;
+    assert_eq!(now["members"], json!(["alice@x/1", "eve@x/1"]));
+}
