@@ -321,19 +321,46 @@ fn external_commit_may_remove_only_the_joiner_itself() {
     let mut view = view_of(&alice);
     let gi = alice.group_info().unwrap();
     let key = suite().generate_signature_key_pair().unwrap();
-    // Eve "resyncs" as Bob: the Remove names Bob's leaf but Eve's credential is not Bob's.
     let (_eve, commit) = Group::join_external(
         &gi,
         Credential::basic("eve"),
-        key,
+        key.clone(),
         &NoPsks,
-        ExternalCommitOptions {
-            resync_remove: Some(bob.own_leaf_index()),
-            ..Default::default()
-        },
+        ExternalCommitOptions::default(),
     )
     .unwrap();
-    expect_rule(view.process(&commit), Rule::ResyncCredentialMismatch);
+    // Eve "resyncs" as Bob: she adds a Remove of Bob's leaf and signs again with her key
+    // (our API refuses to build this). Her credential is not Bob's.
+    let MLSMessageBody::PublicMessage(m) = &commit.body else {
+        panic!()
+    };
+    let mut content = m.content.clone();
+    if let Content::Commit(c) = &mut content.content {
+        c.proposals.push(ProposalOrRef::Proposal(Proposal::Remove(
+            crate::messages::Remove {
+                removed: bob.own_leaf_index(),
+            },
+        )));
+    }
+    let auth = crate::framing::sign_content(
+        &suite(),
+        &key,
+        crate::framing::WireFormat::PublicMessage,
+        content,
+        Some(alice.context()),
+    )
+    .unwrap();
+    let forged = MLSMessage::new(MLSMessageBody::PublicMessage(Box::new(
+        crate::framing::PublicMessage {
+            content: auth.content,
+            auth: crate::framing::FramedContentAuthData {
+                signature: auth.auth.signature,
+                confirmation_tag: m.auth.confirmation_tag.clone(),
+            },
+            membership_tag: None,
+        },
+    )));
+    expect_rule(view.process(&forged), Rule::ResyncCredentialMismatch);
 }
 
 #[test]
