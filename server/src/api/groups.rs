@@ -33,6 +33,7 @@ fn group_json(g: &GroupRecord) -> Value {
         "last_seq": g.last_seq,
         "members": g.members,
         "handshake": g.handshake.name(),
+        "contested_epoch": g.contested_epoch,
     })
 }
 
@@ -150,6 +151,35 @@ pub(crate) async fn set_policy(
         })
         .await?
         .ok_or_else(|| ApiError::not_found("group not found"))?;
+    Ok(Json(group_json(&g)))
+}
+
+/// `POST /v1/groups/{group_id}/commits/{seq}/ack`: in a PrivateMessage group, say that the
+/// commit at `seq` is the one the caller processed for its epoch (RFC 9750 "Invalid
+/// Commits": members take the first commit they can process; see `Store::ack_commit`).
+pub(crate) async fn ack_commit(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path((group_id, seq)): Path<(String, u64)>,
+) -> Result<Json<Value>, ApiError> {
+    let gid = group_id_from_path(&group_id)?;
+    let id = caller.id.clone();
+    let (welcomed, g) = state
+        .db(move |s| {
+            let welcomed = s.ack_commit(&gid, seq, &id, now())?;
+            Ok((welcomed, s.group(&gid)?))
+        })
+        .await?;
+    let g = g.ok_or_else(|| ApiError::not_found("group not found"))?;
+    for (recipient, id) in welcomed {
+        // Push only wakes the recipient: the Welcome itself is fetched from the inbox.
+        state.publish(
+            vec![recipient],
+            json!({ "type": "welcome", "id": id, "group_id": b64(&g.group_id), "epoch": g.epoch }),
+            false,
+        );
+    }
+    tracing::info!(caller = %caller.id, seq, "commit acknowledged");
     Ok(Json(group_json(&g)))
 }
 

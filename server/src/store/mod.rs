@@ -116,6 +116,8 @@ pub struct GroupRecord {
     pub members: Vec<String>,
     /// The handshake mode, fixed at creation.
     pub handshake: Handshake,
+    /// PrivateMessage groups: the epoch whose commit awaits an acknowledgement.
+    pub contested_epoch: Option<u64>,
 }
 
 /// A group to create.
@@ -348,6 +350,23 @@ pub trait Store: Send + Sync + 'static {
     /// The PublicMessage proposals logged for `epoch`, in log order: what the public view
     /// resolves a commit's proposal references against.
     fn epoch_proposals(&self, group_id: &[u8], epoch: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// The epoch of a PrivateMessage group's last commit if no other member has
+    /// acknowledged it yet.
+    fn contested_epoch(&self, group_id: &[u8]) -> StoreResult<Option<u64>>;
+    /// A member says it processed the commit at `seq` (PrivateMessage groups, RFC 9750
+    /// "Invalid Commits"). If that commit is a candidate of the contested epoch and the
+    /// caller is a member from before that epoch other than its committer (or the
+    /// committer, when it was the only member), the commit becomes the epoch's: its removals
+    /// apply, other candidates' additions are undone, its GroupInfo becomes the latest and
+    /// its Welcome goes to the inboxes (returned as for [`Appended::welcomed`]).
+    /// Acknowledging a settled commit changes nothing.
+    fn ack_commit(
+        &self,
+        group_id: &[u8],
+        seq: u64,
+        caller: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, u64)>>;
     /// Set the external-join policy. Rights follow membership: the caller must be a
     /// current member, and the creator while it is one; once the creator has left, any
     /// member.
@@ -386,6 +405,10 @@ pub trait Store: Send + Sync + 'static {
 /// - A commit must be for the current epoch (the first one wins and moves the epoch on).
 /// - A proposal must be for the current epoch.
 /// - Application messages may be up to `grace` epochs behind, never ahead.
+/// - In a PrivateMessage group whose last commit (for epoch `contested`) no other member has
+///   acknowledged yet, further commits and proposals for that epoch are accepted (members
+///   take the first commit they can process, RFC 9750 "Invalid Commits"), and commits for
+///   the next epoch wait for the acknowledgement.
 ///
 /// Every violation is a `Conflict` carrying the current epoch, except membership, which is
 /// `Forbidden`.
@@ -395,6 +418,7 @@ pub fn decide(
     poster_is_member: bool,
     message: &NewMessage,
     grace: u64,
+    contested: Option<u64>,
 ) -> StoreResult<()> {
     let external = matches!(&message.kind, PostKind::Commit(c) if c.external);
     if !poster_is_member {
@@ -413,6 +437,19 @@ pub fn decide(
         seq: None,
     };
     match &message.kind {
+        PostKind::Commit(_) | PostKind::Proposal if contested.is_some() => {
+            let c = contested.unwrap_or_default();
+            if message.epoch == c && !external {
+                Ok(())
+            } else if message.epoch == epoch && matches!(message.kind, PostKind::Proposal) {
+                Ok(())
+            } else {
+                Err(conflict(format!(
+                    "the commit for epoch {c} is not acknowledged by another member yet: \
+                     commit for epoch {c} or wait"
+                )))
+            }
+        }
         PostKind::Commit(_) | PostKind::Proposal => {
             let what = if matches!(message.kind, PostKind::Proposal) {
                 "proposal"

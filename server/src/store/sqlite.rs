@@ -80,7 +80,20 @@ CREATE INDEX IF NOT EXISTS welcomes_by_client ON welcomes (client_id, id);
 CREATE TABLE IF NOT EXISTS group_views (
     group_id BLOB PRIMARY KEY,
     handshake INTEGER NOT NULL,
-    view BLOB
+    view BLOB,
+    contested_epoch INTEGER
+);
+CREATE TABLE IF NOT EXISTS commit_candidates (
+    group_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    poster TEXT NOT NULL,
+    added TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    group_info BLOB,
+    welcome BLOB,
+    recipients TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    PRIMARY KEY (group_id, seq)
 );
 "#;
 
@@ -178,6 +191,114 @@ fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
 
 const CLIENT_COLUMNS: &str = "id, signature_key, certificate, created_at, revoked_at";
 
+fn contested(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<u64>> {
+    conn.query_row(
+        "SELECT contested_epoch FROM group_views WHERE group_id = ?1",
+        params![group_id],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .optional()
+    .map(|v| v.flatten().map(to_u64))
+    .map_err(backend)
+}
+
+/// A `commit_candidates` row: seq, poster, added, removed, GroupInfo, Welcome, its
+/// recipients, and the epoch the commit leads to.
+type Candidate = (
+    i64,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    String,
+    i64,
+);
+
+fn join_ids(ids: &[String]) -> String {
+    ids.join("\n")
+}
+
+fn split_ids(text: &str) -> Vec<String> {
+    text.split('\n')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Record an opaque commit of a PrivateMessage group as a candidate for its epoch: its
+/// added clients become members at once (they must read the log to join and acknowledge);
+/// its removals, Welcome and GroupInfo wait for an acknowledgement ([`Store::ack_commit`]).
+fn add_candidate(
+    tx: &Connection,
+    group: &GroupRecord,
+    message: &NewMessage,
+    effects: &super::CommitEffects,
+    seq: u64,
+) -> StoreResult<()> {
+    let mut provisional = Vec::new();
+    for client in &effects.added {
+        let status = tx
+            .query_row(
+                "SELECT revoked_at FROM clients WHERE id = ?1",
+                params![client],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        match status {
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "added client {client} is not enrolled"
+                )))
+            }
+            Some(Some(_)) => {
+                return Err(StoreError::Invalid(format!(
+                    "added client {client} is revoked"
+                )))
+            }
+            Some(None) => {}
+        }
+        if group.members.binary_search(client).is_err() {
+            tx.execute(
+                "INSERT OR IGNORE INTO members (group_id, client_id) VALUES (?1, ?2)",
+                params![message.group_id, client],
+            )
+            .map_err(backend)?;
+            provisional.push(client.clone());
+        }
+    }
+    tx.execute(
+        "INSERT INTO commit_candidates (group_id, seq, poster, added, removed, group_info,
+                                        welcome, recipients, epoch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            message.group_id,
+            to_i64(seq),
+            message.sender,
+            join_ids(&provisional),
+            join_ids(&effects.removed),
+            effects.group_info,
+            effects.welcome,
+            join_ids(&effects.welcome_recipients),
+            to_i64(message.epoch.saturating_add(1))
+        ],
+    )
+    .map_err(backend)?;
+    // Groups from before handshake modes have no row yet.
+    tx.execute(
+        "INSERT OR IGNORE INTO group_views (group_id, handshake) VALUES (?1, ?2)",
+        params![message.group_id, HANDSHAKE_PRIVATE],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "UPDATE group_views SET contested_epoch = ?2 WHERE group_id = ?1",
+        params![message.group_id, to_i64(message.epoch)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRecord>> {
     let row = conn
         .query_row(
@@ -205,14 +326,18 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
-    let handshake = conn
+    let mode = conn
         .query_row(
-            "SELECT handshake FROM group_views WHERE group_id = ?1",
+            "SELECT handshake, contested_epoch FROM group_views WHERE group_id = ?1",
             params![group_id],
-            |r| r.get::<_, i64>(0),
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
         )
         .optional()
         .map_err(backend)?;
+    let (handshake, contested_epoch) = match mode {
+        Some((h, c)) => (Some(h), c.map(to_u64)),
+        None => (None, None),
+    };
     let handshake = match handshake {
         Some(HANDSHAKE_PUBLIC) => Handshake::Public,
         _ => Handshake::Private,
@@ -225,6 +350,7 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         last_seq: to_u64(last_seq),
         members,
         handshake,
+        contested_epoch,
     }))
 }
 
@@ -594,6 +720,125 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    fn contested_epoch(&self, group_id: &[u8]) -> StoreResult<Option<u64>> {
+        let conn = self.lock();
+        contested(&conn, group_id)
+    }
+
+    fn ack_commit(
+        &self,
+        group_id: &[u8],
+        seq: u64,
+        caller: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let group =
+            load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
+        if group
+            .members
+            .binary_search_by(|m| m.as_str().cmp(caller))
+            .is_err()
+        {
+            return Err(StoreError::Forbidden("not a member of this group".into()));
+        }
+        if contested(&tx, group_id)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = tx
+            .prepare(
+                "SELECT seq, poster, added, removed, group_info, welcome, recipients, epoch
+                 FROM commit_candidates WHERE group_id = ?1",
+            )
+            .map_err(backend)?;
+        let candidates: Vec<Candidate> = stmt
+            .query_map(params![group_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        drop(stmt);
+        let provisional: Vec<String> = candidates.iter().flat_map(|c| split_ids(&c.2)).collect();
+        let before: Vec<&String> = group
+            .members
+            .iter()
+            .filter(|m| !provisional.contains(m))
+            .collect();
+        let Some(chosen) = candidates.iter().find(|c| to_u64(c.0) == seq) else {
+            return Err(StoreError::Conflict {
+                reason: format!("seq {seq} is not a commit of the contested epoch"),
+                current_epoch: Some(group.epoch),
+                seq: None,
+            });
+        };
+        let sole = before.len() == 1 && *before[0] == chosen.1;
+        if !before.iter().any(|m| m.as_str() == caller) || (chosen.1 == caller && !sole) {
+            return Err(StoreError::Forbidden(
+                "a commit is acknowledged by a member from before it other than its committer"
+                    .into(),
+            ));
+        }
+        let keep = split_ids(&chosen.2);
+        for client in provisional.iter().filter(|c| !keep.contains(c)) {
+            tx.execute(
+                "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
+                params![group_id, client],
+            )
+            .map_err(backend)?;
+        }
+        for client in split_ids(&chosen.3) {
+            tx.execute(
+                "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
+                params![group_id, client],
+            )
+            .map_err(backend)?;
+        }
+        if let Some(info) = &chosen.4 {
+            tx.execute(
+                "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
+                params![group_id, info, to_i64(group.epoch)],
+            )
+            .map_err(backend)?;
+        }
+        let mut welcomed = Vec::new();
+        if let Some(welcome) = &chosen.5 {
+            for recipient in split_ids(&chosen.6) {
+                tx.execute(
+                    "INSERT INTO welcomes (client_id, group_id, epoch, data, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![recipient, group_id, chosen.7, welcome, now],
+                )
+                .map_err(backend)?;
+                welcomed.push((recipient, to_u64(tx.last_insert_rowid())));
+            }
+        }
+        tx.execute(
+            "DELETE FROM commit_candidates WHERE group_id = ?1",
+            params![group_id],
+        )
+        .map_err(backend)?;
+        tx.execute(
+            "UPDATE group_views SET contested_epoch = NULL WHERE group_id = ?1",
+            params![group_id],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(welcomed)
+    }
+
     fn set_policy(
         &self,
         group_id: &[u8],
@@ -658,12 +903,14 @@ impl Store for SqliteStore {
                 seq: Some(to_u64(seq)),
             });
         }
+        let contested = contested(&tx, &message.group_id)?;
         decide(
             group.epoch,
             group.allow_external_join,
             is_member,
             &message,
             self.grace,
+            contested,
         )?;
         let seq = group.last_seq + 1;
         let mut epoch = group.epoch;
@@ -686,7 +933,15 @@ impl Store for SqliteStore {
             ],
         )
         .map_err(backend)?;
-        if let PostKind::Commit(effects) = &message.kind {
+        let opaque = group.handshake == Handshake::Private
+            && matches!(&message.kind, PostKind::Commit(c) if !c.external);
+        if let (true, PostKind::Commit(effects)) = (opaque, &message.kind) {
+            if contested.is_none() {
+                epoch = group.epoch + 1;
+            }
+            add_candidate(&tx, &group, &message, effects, seq)?;
+            notify.extend(effects.added.iter().cloned());
+        } else if let PostKind::Commit(effects) = &message.kind {
             epoch = group.epoch + 1;
             let mut joining: Vec<&String> = effects.added.iter().collect();
             if effects.external {
