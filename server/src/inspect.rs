@@ -290,6 +290,13 @@ pub fn decide_post(
                 .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
             let mut view = PublicGroup::from_bytes(&bytes, view_config())
                 .map_err(|_| ApiError::internal("the group's public view is unreadable"))?;
+            if view.epoch() != header.epoch {
+                // A commit won between reading the group and its view: a conflict, as in
+                // the store's transaction.
+                let mut moved = group.clone();
+                moved.epoch = view.epoch();
+                return Err(epoch_conflict(&header, &moved));
+            }
             let proposals = store
                 .epoch_proposals(&group.group_id, header.epoch)
                 .map_err(store_err)?;
