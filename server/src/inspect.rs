@@ -386,13 +386,10 @@ fn public_kind(
     }
     let mut removed = Vec::new();
     for (_, leaf) in &summary.removed {
-        let client = client_of(store, &leaf.signature_key)?;
-        // A resync (external commit) or a remove-and-re-add leaves the client a member.
-        if client.id != caller.id || !external {
-            removed.push(client.id);
-        }
+        removed.push(client_of(store, &leaf.signature_key)?.id);
     }
-    removed.retain(|r| !added.contains(r) && !(external && *r == caller.id));
+    // A resync (external commit) or a remove-and-re-add leaves the client a member.
+    removed.retain(|r| !(added.contains(r) || external && *r == caller.id));
     // A leaf that changes keys (Update, the committer's path) must stay the same client.
     for &i in &summary.updated {
         let (Some(old), Some(new)) = (view.tree().leaf(i), staged.next().tree().leaf(i)) else {

@@ -439,9 +439,10 @@ pub fn decide(
     match &message.kind {
         PostKind::Commit(_) | PostKind::Proposal if contested.is_some() => {
             let c = contested.unwrap_or_default();
-            if message.epoch == c && !external {
-                Ok(())
-            } else if message.epoch == epoch && matches!(message.kind, PostKind::Proposal) {
+            let candidate = message.epoch == c && !external;
+            let next_proposal =
+                message.epoch == epoch && matches!(message.kind, PostKind::Proposal);
+            if candidate || next_proposal {
                 Ok(())
             } else {
                 Err(conflict(format!(
