@@ -243,6 +243,9 @@ pub enum Rule {
     ResumptionMismatch,
     /// A branch or reinit group's members do not match the resumed group's (§12.4.3.1).
     ResumptionMembership,
+    /// A GroupInfo published for an epoch does not describe that epoch: another
+    /// GroupContext, confirmation tag or ratchet tree than the commit leads to (§12.4.3).
+    GroupInfoMismatch,
 }
 
 impl Rule {
@@ -335,6 +338,7 @@ impl Rule {
             Rule::ExternalPubMissing => "12.4.3.2",
             Rule::ResumptionMismatch => "12.4.3.1",
             Rule::ResumptionMembership => "12.4.3.1",
+            Rule::GroupInfoMismatch => "12.4.3",
         }
     }
 }

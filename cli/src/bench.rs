@@ -75,7 +75,7 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
 
     let t = Instant::now();
     let mut sender = members.remove(0);
-    sender.create_group(GROUP, false).await?;
+    sender.create_group(GROUP, false, false).await?;
     let ids: Vec<String> = (1..n).map(|i| format!("m{i:03}")).collect();
     let done = sender.add_members(GROUP, &ids).await?;
     sender.take_events();

@@ -108,6 +108,11 @@ pub enum GroupAction {
         /// Let enrolled clients join by external commit.
         #[arg(long)]
         allow_external_join: bool,
+        /// Send proposals and commits as PrivateMessage: the server cannot verify them and
+        /// members recover from invalid ones themselves (default: PublicMessage, verified
+        /// by the server).
+        #[arg(long)]
+        private: bool,
     },
     /// Add clients to NAME in one commit.
     Add {
@@ -324,10 +329,16 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
         GroupAction::Create {
             name,
             allow_external_join,
+            private,
         } => {
-            m.create_group(&name, allow_external_join).await?;
+            m.create_group(&name, allow_external_join, private).await?;
             println!(
-                "[{name}] created at epoch 0{}",
+                "[{name}] created at epoch 0 with {}{}",
+                if private {
+                    "PrivateMessage handshakes (the server cannot verify commits)"
+                } else {
+                    "PublicMessage handshakes (verified by the server)"
+                },
                 if allow_external_join {
                     " (external joins allowed)"
                 } else {

@@ -205,7 +205,7 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
     // 2. alice creates the group and adds bob, carol and dave in one commit.
     let alice = by_name(&mut clients, "alice")?;
     let t = Instant::now();
-    alice.create_group(GROUP, true).await?;
+    alice.create_group(GROUP, true, false).await?;
     tally.time("create", t.elapsed());
     step(
         "create",

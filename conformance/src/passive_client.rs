@@ -6,7 +6,8 @@ use cohort::codec::Decode;
 use cohort::crypto::{CipherSuite, Secret, Suite};
 use cohort::framing::{MLSMessage, MLSMessageBody};
 use cohort::group::{
-    Group, GroupConfig, JoinOptions, KeyPackageSecrets, MemoryPskStore, ReceivedMessage,
+    Group, GroupConfig, JoinOptions, KeyPackageSecrets, MemoryPskStore, PublicGroup,
+    PublicReceived, ReceivedMessage,
 };
 use cohort::messages::RatchetTreeWire;
 use serde_json::Value;
@@ -69,6 +70,9 @@ pub fn check(case: &Value) -> Result<(), String> {
         "initial_epoch_authenticator",
     )?;
 
+    // A non-member follows the same epochs with the public view, for as long as the
+    // handshakes are PublicMessages, and must derive the member's GroupContext each epoch.
+    let mut view = Some(group.public_view());
     let epochs = case
         .get("epochs")
         .and_then(Value::as_array)
@@ -81,6 +85,7 @@ pub fn check(case: &Value) -> Result<(), String> {
         {
             let bytes = hex::decode(p.as_str().ok_or("proposal not a string")?).map_err(err)?;
             let msg = MLSMessage::decode_exact(&bytes).map_err(err)?;
+            follow_proposal(&mut view, &msg).map_err(|e| format!("epoch {n} view: {e}"))?;
             match group.process_message(msg, &psks) {
                 Ok(ReceivedMessage::Proposal(_)) => {}
                 Ok(other) => return Err(format!("epoch {n}: expected a proposal, got {other:?}")),
@@ -88,6 +93,7 @@ pub fn check(case: &Value) -> Result<(), String> {
             }
         }
         let msg = MLSMessage::decode_exact(&hex_field(epoch, "commit")?).map_err(err)?;
+        follow_commit(&mut view, &msg).map_err(|e| format!("epoch {n} view commit: {e}"))?;
         match group.process_message(msg, &psks) {
             Ok(ReceivedMessage::Commit(staged)) => group
                 .merge_staged_commit(*staged)
@@ -95,10 +101,42 @@ pub fn check(case: &Value) -> Result<(), String> {
             Ok(other) => return Err(format!("epoch {n}: expected a commit, got {other:?}")),
             Err(e) => return Err(format!("epoch {n} commit: {e}")),
         }
+        if let Some(v) = &view {
+            ensure(
+                v.context() == group.context(),
+                &format!("epoch {n}: the public view's GroupContext"),
+            )?;
+        }
         ensure(
             group.epoch_authenticator() == hex_field(epoch, "epoch_authenticator")?,
             &format!("epoch {n} epoch_authenticator"),
         )?;
     }
     Ok(())
+}
+
+/// Feed a proposal to the public view; a PrivateMessage ends what a non-member can follow.
+fn follow_proposal(view: &mut Option<PublicGroup>, msg: &MLSMessage) -> Result<(), String> {
+    let Some(v) = view else { return Ok(()) };
+    if !matches!(msg.body, MLSMessageBody::PublicMessage(_)) {
+        *view = None;
+        return Ok(());
+    }
+    match v.process(msg).map_err(|e| e.to_string())? {
+        PublicReceived::Proposal(_) => Ok(()),
+        other => Err(format!("expected a proposal, got {other:?}")),
+    }
+}
+
+/// Feed a commit to the public view and move it to the next epoch.
+fn follow_commit(view: &mut Option<PublicGroup>, msg: &MLSMessage) -> Result<(), String> {
+    let Some(v) = view else { return Ok(()) };
+    if !matches!(msg.body, MLSMessageBody::PublicMessage(_)) {
+        *view = None;
+        return Ok(());
+    }
+    match v.process(msg).map_err(|e| e.to_string())? {
+        PublicReceived::Commit(staged) => v.merge(*staged).map_err(|e| e.to_string()),
+        other => Err(format!("expected a commit, got {other:?}")),
+    }
 }

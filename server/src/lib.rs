@@ -6,18 +6,20 @@
 //! - The HTTP/WebSocket API, started in-process with [`start`] or by the `cohort-server`
 //!   binary. `server/README.md` documents every route.
 //!
-//! The DS reads only the public header of MLS messages (group id, epoch, content type, and
-//! for PublicMessage commits the Add proposals and external-commit leaf); it never holds
-//! group keys.
+//! The DS never holds group keys. It reads the public header of every MLS message and, in
+//! groups that use PublicMessage handshakes (the default), verifies each proposal and commit
+//! through the library's public view of the group ([`inspect::decide_post`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod api;
 pub mod authority;
-mod inspect;
+pub mod inspect;
 pub mod limits;
 pub mod listener;
 pub mod store;
+
+pub use api::ApiError;
 
 use authority::CertificateAuthority;
 use std::net::SocketAddr;

@@ -3,6 +3,9 @@
 
 mod common;
 
+use cohort::codec::Encode;
+use cohort::group::{CommitOptions, KeyPackageOptions, KeyPackageSecrets, NoPsks};
+use cohort_server::authority::x509_credential;
 use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -17,26 +20,79 @@ async fn twenty_concurrent_commits_for_one_epoch_exactly_one_wins() {
     for i in 0..20 {
         clients.push(srv.enroll(&format!("member{i}@x/1")).await);
     }
-    let g = srv.create_group(&clients[0], gid, false).await;
-    let others: Vec<String> = clients[1..].iter().map(|c| c.id.clone()).collect();
-    let (status, body) = srv
-        .post_msg(
+    // A real PublicMessage group of 20: member0 adds everyone in one commit, the others
+    // join from its Welcome.
+    let suite = suite();
+    let mut creator = cohort::group::Group::create(
+        suite.id(),
+        gid.to_vec(),
+        x509_credential(&clients[0].chain),
+        clients[0].key.clone(),
+        cohort::group::GroupOptions::default(),
+    )
+    .expect("group");
+    let gi = creator.group_info().expect("gi").to_bytes();
+    expect(
+        StatusCode::CREATED,
+        srv.post(
             &clients[0],
-            &g,
-            &commit_msg(gid, 0),
-            json!({ "added": others }),
+            "/v1/groups",
+            json!({ "group_id": b64(gid), "group_info": b64(&gi) }),
         )
+        .await,
+    );
+    let g = b64(gid);
+    let kps: Vec<_> = clients[1..]
+        .iter()
+        .map(|c| {
+            KeyPackageSecrets::generate(
+                &suite,
+                x509_credential(&c.chain),
+                &c.key,
+                &KeyPackageOptions::default(),
+            )
+            .expect("kp")
+        })
+        .collect();
+    let out = creator
+        .commit(
+            CommitOptions {
+                add: kps.iter().map(|k| k.key_package.clone()).collect(),
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .expect("commit");
+    let (status, body) = srv
+        .post_msg(&clients[0], &g, &out.commit.to_bytes(), json!({}))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    creator.confirm_pending_commit().expect("confirm");
+    let welcome = out.welcome.expect("welcome");
+    let mut groups = vec![creator];
+    for kp in &kps {
+        groups.push(
+            cohort::group::Group::join(&welcome, kp, &NoPsks, Default::default()).expect("join"),
+        );
+    }
+    // Each member's own commit for epoch 1, built before the race.
+    let commits: Vec<Vec<u8>> = groups
+        .iter_mut()
+        .map(|grp| {
+            grp.commit(CommitOptions::default(), &NoPsks)
+                .expect("commit")
+                .commit
+                .to_bytes()
+        })
+        .collect();
 
     let barrier = Arc::new(tokio::sync::Barrier::new(clients.len()));
     let mut tasks = Vec::new();
-    for c in clients.clone() {
+    for (c, msg) in clients.clone().into_iter().zip(commits) {
         let srv = srv.clone();
         let g = g.clone();
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
-            let msg = commit_msg(gid, 1);
             barrier.wait().await;
             let (status, body) = srv.post_msg(&c, &g, &msg, json!({})).await;
             (status, body, b64(&msg))

@@ -239,6 +239,33 @@ pub fn unprotect_public<'k>(
     Ok(VerifiedContent::checked(authenticated))
 }
 
+/// What a non-member (a Delivery Service) can check of a PublicMessage (§6.2): group id and
+/// epoch, sender rules, and the signature against the sender's key. The membership tag is
+/// keyed by the epoch's `membership_key`, which only members hold, so it is **not** checked
+/// here; the result is plain [`AuthenticatedContent`], not a [`VerifiedContent`].
+pub fn verify_public_signature<'k>(
+    suite: &Suite,
+    message: &PublicMessage,
+    context: &GroupContext,
+    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+) -> Result<AuthenticatedContent> {
+    check_group_and_epoch(&message.content.group_id, message.content.epoch, context)?;
+    check_sender_rules(WireFormat::PublicMessage, &message.content)?;
+    if !message
+        .auth
+        .matches_content_type(message.content.content_type())
+    {
+        return Err(DecodeError::Malformed("confirmation_tag presence").into());
+    }
+    let authenticated = AuthenticatedContent {
+        wire_format: WireFormat::PublicMessage,
+        content: message.content.clone(),
+        auth: message.auth.clone(),
+    };
+    verify_signature(suite, &authenticated, context, member_key)?;
+    Ok(authenticated)
+}
+
 /// The key that must have signed content from this sender (§6.1).
 fn sender_signature_key<'a, 'k: 'a>(
     content: &'a FramedContent,

@@ -45,7 +45,7 @@ fn malformed(what: &'static str) -> Error {
 }
 
 /// `magic || version || body || SHA-256(magic || version || body)`.
-fn seal(magic: &[u8; 8], body: impl FnOnce(&mut Vec<u8>)) -> Zeroizing<Vec<u8>> {
+pub(super) fn seal(magic: &[u8; 8], body: impl FnOnce(&mut Vec<u8>)) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::new());
     out.extend_from_slice(magic);
     VERSION.encode(&mut out);
@@ -56,7 +56,7 @@ fn seal(magic: &[u8; 8], body: impl FnOnce(&mut Vec<u8>)) -> Zeroizing<Vec<u8>> 
 }
 
 /// Check magic, version and checksum; return the body.
-fn open<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8]> {
+pub(super) fn open<'a>(magic: &[u8; 8], bytes: &'a [u8]) -> Result<&'a [u8]> {
     let header = magic.len() + 2;
     if bytes.len() < header + CHECKSUM_LEN {
         return Err(DecodeError::UnexpectedEnd.into());

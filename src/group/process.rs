@@ -239,7 +239,7 @@ impl Group {
                 })
             }
             Content::Proposal(proposal) => {
-                self.check_proposal_sender(proposal, content.sender)?;
+                Self::check_proposal_sender(proposal, content.sender)?;
                 let cached = CachedProposal {
                     reference: proposal_ref(&self.suite, verified.authenticated_content()),
                     proposal: proposal.clone(),
@@ -273,7 +273,7 @@ impl Group {
     }
 
     /// §12.1, §12.1.8: who may send which proposal.
-    fn check_proposal_sender(&self, proposal: &Proposal, sender: Sender) -> Result<()> {
+    pub(crate) fn check_proposal_sender(proposal: &Proposal, sender: Sender) -> Result<()> {
         let ok = match sender {
             Sender::Member(_) => !matches!(proposal, Proposal::ExternalInit(_)),
             // §12.1.8: external senders may propose Add, Remove, PSK, ReInit and GCE.
@@ -528,7 +528,7 @@ impl Group {
 /// §12.2, §12.4.3.2: a resync external commit removes the joiner's old leaf, so the new
 /// leaf must name the same client (per the application's `same_client`, credential
 /// equality by default) and, as for an Update of that leaf, carry a fresh encryption key.
-fn check_resync(
+pub(crate) fn check_resync(
     removed: &[(u32, LeafNode)],
     new_leaf: &LeafNode,
     config: &super::config::GroupConfig,

@@ -176,6 +176,9 @@ pub struct GroupRecord {
     pub last_seq: u64,
     /// Member client ids.
     pub members: Vec<String>,
+    /// `"public"` or `"private"` handshakes (absent from servers before modes existed).
+    #[serde(default)]
+    pub handshake: Option<String>,
 }
 
 /// Body of `POST /v1/groups/{gid}/messages`.
@@ -526,6 +529,7 @@ impl Api {
         group_id: &[u8],
         allow_external_join: bool,
         group_info: &[u8],
+        private: bool,
     ) -> ApiResult<GroupRecord> {
         self.post(
             "/v1/groups",
@@ -533,8 +537,24 @@ impl Api {
                 "group_id": b64(group_id),
                 "allow_external_join": allow_external_join,
                 "group_info": b64(group_info),
+                "handshake": if private { "private" } else { "public" },
             }),
             false,
+        )
+        .await
+    }
+
+    /// `GET /v1/groups/{gid}`.
+    pub async fn group(&self, group_id: &[u8]) -> ApiResult<GroupRecord> {
+        self.get(&format!("/v1/groups/{}", b64(group_id))).await
+    }
+
+    /// `POST /v1/groups/{gid}/commits/{seq}/ack`: we processed the commit at `seq`.
+    pub async fn ack_commit(&self, group_id: &[u8], seq: u64) -> ApiResult<GroupRecord> {
+        self.post(
+            &format!("/v1/groups/{}/commits/{seq}/ack", b64(group_id)),
+            &json!({}),
+            true,
         )
         .await
     }

@@ -5,7 +5,7 @@ use crate::client::{b64, PostMessage};
 use crate::error::{Error, Result};
 use crate::home::GroupStatus;
 use cohort::codec::Encode;
-use cohort::group::{CommitOptions, NoPsks};
+use cohort::group::{CommitOptions, HandshakeFormat, NoPsks};
 use cohort::messages::{KeyPackage, Proposal};
 use std::time::Duration;
 
@@ -183,6 +183,34 @@ impl Member {
                     return Err(Error::from(e).context("commit refused"));
                 }
             };
+            if l.group.config().handshake_format == HandshakeFormat::Private {
+                // The server cannot read the commit, so a 201 only makes it a candidate:
+                // the epoch's first commit in the log that members can process wins. Read
+                // the log to learn which; our own is merged when its echo is reached.
+                let before = l.group.epoch();
+                self.fetch_log(gid, l).await?;
+                let me = self.client_id.clone();
+                let ours = l.group.epoch() > before
+                    && self.events.iter().rev().any(|e| {
+                        matches!(e, Event::Commit { group, epoch, committer, .. }
+                            if *group == l.name && *epoch == before + 1 && *committer == me)
+                    });
+                if !ours {
+                    if l.group.has_pending_commit() {
+                        l.group.discard_pending_commit();
+                        self.save_state(gid, l)?;
+                    }
+                    self.stats.conflicts += 1;
+                    self.jitter(attempt).await;
+                    continue;
+                }
+                self.stats.commits += 1;
+                return Ok(Some(CommitDone {
+                    epoch: l.group.epoch(),
+                    conflicts: attempt,
+                    members: l.group.member_count(),
+                }));
+            }
             l.group.confirm_pending_commit()?;
             self.save_state(gid, l)?;
             self.stats.commits += 1;

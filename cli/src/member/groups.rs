@@ -65,15 +65,25 @@ impl Member {
     // ----- groups ---------------------------------------------------------------------------
 
     /// Create a group; its name is also its id on the server.
-    pub async fn create_group(&mut self, name: &str, allow_external_join: bool) -> Result<()> {
+    pub async fn create_group(
+        &mut self,
+        name: &str,
+        allow_external_join: bool,
+        private: bool,
+    ) -> Result<()> {
         check_group_name(name)?;
         self.begin().await?;
-        let r = self.create_inner(name, allow_external_join).await;
+        let r = self.create_inner(name, allow_external_join, private).await;
         self.end();
         r
     }
 
-    async fn create_inner(&mut self, name: &str, allow_external_join: bool) -> Result<()> {
+    async fn create_inner(
+        &mut self,
+        name: &str,
+        allow_external_join: bool,
+        private: bool,
+    ) -> Result<()> {
         if self.home.name_taken(name)? {
             return Err(Error::new(format!("you already have a group named {name}")));
         }
@@ -84,13 +94,13 @@ impl Member {
             self.credential.clone(),
             self.signer.clone(),
             GroupOptions {
-                config: self.config(),
+                config: self.config_for(private),
                 ..GroupOptions::default()
             },
         )?;
         let gi = group.group_info()?.to_bytes();
         self.api
-            .create_group(&gid, allow_external_join, &gi)
+            .create_group(&gid, allow_external_join, &gi, private)
             .await
             .map_err(|e| match e.status() {
                 Some(409) => {

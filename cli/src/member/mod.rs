@@ -161,6 +161,9 @@ pub struct Member {
     names: HashMap<Vec<u8>, String>,
     events: Vec<Event>,
     resend: Vec<Vec<u8>>,
+    /// Commits of PrivateMessage groups we processed and have not acknowledged to the
+    /// server yet: (group id, seq).
+    acks: Vec<(Vec<u8>, u64)>,
     /// Counters.
     pub stats: Stats,
     /// Hold the next commit, once built, at this gate before posting it (racers then post

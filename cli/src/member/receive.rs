@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::home::{unix_now, GroupStatus, NewHistory, OutboxChange};
 use cohort::framing::{MLSMessageBody, Sender};
 use cohort::group::{
-    Group, JoinOptions, KeyPackageSecrets, Member as GroupMember, NoPsks, ReceivedMessage,
-    StagedCommit,
+    Group, HandshakeFormat, JoinOptions, KeyPackageSecrets, Member as GroupMember, NoPsks,
+    ReceivedMessage, StagedCommit,
 };
 use cohort::messages::{LeafNode, Proposal};
 
@@ -77,6 +77,7 @@ impl Member {
                 }
             }
             self.save(gid, l, &history, OutboxChange::None)?;
+            self.flush_acks().await;
             if let Some(e) = failure {
                 return Err(e);
             }
@@ -89,6 +90,15 @@ impl Member {
                     l.name, l.cursor
                 )));
             }
+        }
+    }
+
+    /// Tell the server which commits of PrivateMessage groups we processed (see
+    /// `POST /v1/groups/{gid}/commits/{seq}/ack`). Best effort: a refusal (our own commit
+    /// while others can acknowledge it, an epoch already settled) needs no action.
+    pub(super) async fn flush_acks(&mut self) {
+        for (gid, seq) in std::mem::take(&mut self.acks) {
+            let _ = self.api.ack_commit(&gid, seq).await;
         }
     }
 
@@ -129,6 +139,7 @@ impl Member {
             }
         };
         let old_members = l.group.members();
+        let private = l.group.config().handshake_format == HandshakeFormat::Private;
         match l.group.process_message(msg, &NoPsks) {
             Ok(ReceivedMessage::Application {
                 sender: leaf,
@@ -180,11 +191,25 @@ impl Member {
             }
             Ok(ReceivedMessage::Commit(staged)) => {
                 self.merge_commit(l, staged, &old_members, sender)?;
+                if private {
+                    self.acks.push((l.group.group_id().to_vec(), seq));
+                }
                 Ok(None)
             }
             Ok(_) => {
                 self.warn(format!(
                     "[{}] seq {seq} from {sender}: a kind of message this client does not handle",
+                    l.name
+                ));
+                Ok(None)
+            }
+            // RFC 9750 "Invalid Commits": the server cannot check a PrivateMessage commit,
+            // so members take the first one of the epoch they can process, in log order;
+            // every honest member skips the same invalid ones.
+            Err(e) if content_type == "commit" && private => {
+                self.warn(format!(
+                    "[{}] skipped the commit at seq {seq} from {sender} (epoch {epoch}): {e}; \
+                     the epoch's next commit will do",
                     l.name
                 ));
                 Ok(None)
@@ -320,13 +345,18 @@ impl Member {
             return Err(Error::new("it is for none of our KeyPackages"));
         };
         let kp = KeyPackageSecrets::from_bytes(&blob)?;
+        // Send handshakes the way the group does; a server without modes says nothing.
+        let private = match self.api.group(&gid).await {
+            Ok(g) => g.handshake.as_deref() == Some("private"),
+            Err(_) => false,
+        };
         let group = Group::join(
             &msg,
             &kp,
             &NoPsks,
             JoinOptions {
                 now: Some(unix_now() as u64),
-                config: self.config(),
+                config: self.config_for(private),
                 ..JoinOptions::default()
             },
         )?;

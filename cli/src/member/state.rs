@@ -10,7 +10,7 @@ use crate::home::{
     unix_now, GroupRow, GroupStatus, HistoryEntry, Home, NewHistory, OutboxChange, StoredIdentity,
 };
 use cohort::crypto::{CipherSuite, Suite};
-use cohort::group::{Group, GroupConfig, SharedValidator};
+use cohort::group::{Group, GroupConfig, HandshakeFormat, SharedValidator};
 use cohort::messages::LeafNode;
 use cohort_server::authority::{certificate_request, validate_credential, x509_credential};
 use std::collections::HashMap;
@@ -122,6 +122,7 @@ impl Member {
             names: HashMap::new(),
             events: Vec::new(),
             resend: Vec::new(),
+            acks: Vec::new(),
             stats: Stats::default(),
             commit_gate: None,
         })
@@ -146,6 +147,19 @@ impl Member {
         GroupConfig {
             credential_validator: Some(self.validator.clone()),
             ..GroupConfig::default()
+        }
+    }
+
+    /// [`Member::config`] for a group with PrivateMessage (`private`) or PublicMessage
+    /// handshakes.
+    pub(super) fn config_for(&self, private: bool) -> GroupConfig {
+        GroupConfig {
+            handshake_format: if private {
+                HandshakeFormat::Private
+            } else {
+                HandshakeFormat::Public
+            },
+            ..self.config()
         }
     }
 

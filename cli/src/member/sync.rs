@@ -92,6 +92,7 @@ impl Member {
         if let Err(e) = self.flush_dirty(&mut dirty) {
             result = Err(e);
         }
+        self.flush_acks().await;
         if result.is_ok() && commit_proposals {
             for gid in touched {
                 if let Err(e) = self.commit_received(&gid).await {

@@ -1,20 +1,18 @@
 //! Delivery Service routes: groups, the ordered log, GroupInfo, Welcome inboxes.
 
-use super::{
-    b64, check_client_id, now, sha256, unb64, ApiError, AppState, Authed, Json, Path, Query,
-};
-use crate::inspect::{inspect_group_info, inspect_message, inspect_welcome, Inspected};
-use crate::store::{CommitEffects, GroupRecord, NewGroup, NewMessage, PostKind};
+use super::{b64, now, sha256, unb64, ApiError, AppState, Authed, Json, Path, Query};
+use crate::inspect::{decide_post, initial_view, inspect_group_info, view_config, Post};
+use crate::store::{GroupRecord, Handshake, NewGroup, NewMessage, PostKind};
 use axum::extract::State;
 use axum::http::StatusCode;
-use cohort::framing::ContentType;
+use cohort::codec::Decode;
+use cohort::framing::{MLSMessage, MLSMessageBody};
+use cohort::group::PublicGroup;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Longest group id the DS accepts.
 const MAX_GROUP_ID: usize = 256;
-/// Most client ids in `added`, `removed` or `welcome_recipients`.
-const MAX_IDS: usize = 1000;
 
 fn group_id_from_path(text: &str) -> Result<Vec<u8>, ApiError> {
     let id = unb64("group id", text)?;
@@ -34,6 +32,8 @@ fn group_json(g: &GroupRecord) -> Value {
         "allow_external_join": g.allow_external_join,
         "last_seq": g.last_seq,
         "members": g.members,
+        "handshake": g.handshake.name(),
+        "contested_epoch": g.contested_epoch,
     })
 }
 
@@ -65,6 +65,9 @@ pub(crate) struct CreateGroup {
     allow_external_join: bool,
     #[serde(default)]
     group_info: Option<String>,
+    /// `"public"` (default) or `"private"`.
+    #[serde(default)]
+    handshake: Option<String>,
 }
 
 /// `POST /v1/groups`: register a group at epoch 0 with the caller as first member.
@@ -74,6 +77,15 @@ pub(crate) async fn create(
     Json(req): Json<CreateGroup>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gid = group_id_from_path(&req.group_id)?;
+    let handshake = match req.handshake.as_deref() {
+        None | Some("public") => Handshake::Public,
+        Some("private") => Handshake::Private,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "handshake must be \"public\" or \"private\", not {other:?}"
+            )))
+        }
+    };
     let group_info = match &req.group_info {
         Some(text) => {
             let bytes = unb64("group_info", text)?;
@@ -82,12 +94,23 @@ pub(crate) async fn create(
         }
         None => None,
     };
+    let view = match (handshake, &group_info) {
+        (Handshake::Public, Some(bytes)) => Some(initial_view(bytes, &gid, &caller)?.to_bytes()),
+        (Handshake::Public, None) => {
+            return Err(ApiError::bad_request(
+                "a PublicMessage group needs its epoch-0 group_info (with the ratchet tree)",
+            ))
+        }
+        (Handshake::Private, _) => None,
+    };
     let group = NewGroup {
         group_id: gid,
         creator: caller.id.clone(),
         allow_external_join: req.allow_external_join,
         group_info,
         created_at: now(),
+        handshake,
+        view,
     };
     let record = state.db(move |s| s.create_group(group)).await?;
     tracing::info!(creator = %caller.id, "group created");
@@ -131,6 +154,35 @@ pub(crate) async fn set_policy(
     Ok(Json(group_json(&g)))
 }
 
+/// `POST /v1/groups/{group_id}/commits/{seq}/ack`: in a PrivateMessage group, say that the
+/// commit at `seq` is the one the caller processed for its epoch (RFC 9750 "Invalid
+/// Commits": members take the first commit they can process; see `Store::ack_commit`).
+pub(crate) async fn ack_commit(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path((group_id, seq)): Path<(String, u64)>,
+) -> Result<Json<Value>, ApiError> {
+    let gid = group_id_from_path(&group_id)?;
+    let id = caller.id.clone();
+    let (welcomed, g) = state
+        .db(move |s| {
+            let welcomed = s.ack_commit(&gid, seq, &id, now())?;
+            Ok((welcomed, s.group(&gid)?))
+        })
+        .await?;
+    let g = g.ok_or_else(|| ApiError::not_found("group not found"))?;
+    for (recipient, id) in welcomed {
+        // Push only wakes the recipient: the Welcome itself is fetched from the inbox.
+        state.publish(
+            vec![recipient],
+            json!({ "type": "welcome", "id": id, "group_id": b64(&g.group_id), "epoch": g.epoch }),
+            false,
+        );
+    }
+    tracing::info!(caller = %caller.id, seq, "commit acknowledged");
+    Ok(Json(group_json(&g)))
+}
+
 /// Body of `POST /v1/groups/{group_id}/messages`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,24 +198,6 @@ pub(crate) struct PostMessage {
     added: Vec<String>,
     #[serde(default)]
     removed: Vec<String>,
-}
-
-fn check_ids(field: &str, ids: &[String]) -> Result<(), ApiError> {
-    if ids.len() > MAX_IDS {
-        return Err(ApiError::bad_request(format!(
-            "{field} has more than {MAX_IDS} entries"
-        )));
-    }
-    for id in ids {
-        check_client_id(id)?;
-    }
-    let mut sorted: Vec<&String> = ids.iter().collect();
-    sorted.sort();
-    sorted.dedup();
-    if sorted.len() != ids.len() {
-        return Err(ApiError::bad_request(format!("{field} has duplicates")));
-    }
-    Ok(())
 }
 
 fn content_type_name(ct: u8) -> &'static str {
@@ -183,112 +217,6 @@ fn wire_format_name(wf: u16) -> &'static str {
     }
 }
 
-/// Check what can be checked of a commit's membership claims before the transaction.
-async fn commit_effects(
-    state: &AppState,
-    caller: &crate::store::ClientRecord,
-    gid: &[u8],
-    header: &Inspected,
-    req: &PostMessage,
-) -> Result<CommitEffects, ApiError> {
-    check_ids("added", &req.added)?;
-    check_ids("removed", &req.removed)?;
-    check_ids("welcome_recipients", &req.welcome_recipients)?;
-    if let Some(both) = req.added.iter().find(|a| req.removed.contains(a)) {
-        return Err(ApiError::bad_request(format!(
-            "{both} is both added and removed"
-        )));
-    }
-    if let Some(key) = &header.external_commit_key {
-        if key != &caller.signature_key {
-            return Err(ApiError::forbidden(
-                "external commit's leaf signature key is not the poster's enrolled key",
-            ));
-        }
-        if !req.added.is_empty()
-            || !req.removed.is_empty()
-            || req.welcome.is_some()
-            || !req.welcome_recipients.is_empty()
-        {
-            return Err(ApiError::bad_request(
-                "an external commit adds only its poster: no added, removed or welcome",
-            ));
-        }
-    }
-    // PublicMessage commits show their Add proposals by value: each must name an enrolled
-    // client listed in `added`; when every proposal is by value the lists must match.
-    if let Some(adds) = &header.add_signature_keys {
-        let mut named = Vec::with_capacity(adds.len());
-        for key in adds.clone() {
-            let client = state
-                .db(move |s| s.client_by_signature_key(&key))
-                .await?
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "an Add proposal names a KeyPackage of no enrolled client",
-                    )
-                })?;
-            if !req.added.contains(&client.id) {
-                return Err(ApiError::bad_request(format!(
-                    "the commit adds {} but `added` does not list it",
-                    client.id
-                )));
-            }
-            named.push(client.id);
-        }
-        if !header.has_proposal_refs {
-            if let Some(extra) = req.added.iter().find(|a| !named.contains(a)) {
-                return Err(ApiError::bad_request(format!(
-                    "`added` lists {extra} but the commit has no Add for it"
-                )));
-            }
-        }
-    }
-    let welcome = match &req.welcome {
-        Some(text) => {
-            let bytes = unb64("welcome", text)?;
-            inspect_welcome(&bytes)?;
-            if req.welcome_recipients.is_empty() {
-                return Err(ApiError::bad_request("a welcome needs welcome_recipients"));
-            }
-            Some(bytes)
-        }
-        None => {
-            if !req.welcome_recipients.is_empty() {
-                return Err(ApiError::bad_request(
-                    "welcome_recipients given without a welcome",
-                ));
-            }
-            None
-        }
-    };
-    if let Some(r) = req
-        .welcome_recipients
-        .iter()
-        .find(|r| !req.added.contains(r))
-    {
-        return Err(ApiError::bad_request(format!(
-            "welcome recipient {r} is not in `added`"
-        )));
-    }
-    let group_info = match &req.group_info {
-        Some(text) => {
-            let bytes = unb64("group_info", text)?;
-            inspect_group_info(&bytes, gid, header.epoch.saturating_add(1))?;
-            Some(bytes)
-        }
-        None => None,
-    };
-    Ok(CommitEffects {
-        welcome,
-        welcome_recipients: req.welcome_recipients.clone(),
-        group_info,
-        added: req.added.clone(),
-        removed: req.removed.clone(),
-        external: header.external_commit_key.is_some(),
-    })
-}
-
 /// `POST /v1/groups/{group_id}/messages`: append a handshake or application message.
 pub(crate) async fn post_message(
     State(state): State<AppState>,
@@ -298,34 +226,32 @@ pub(crate) async fn post_message(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gid = group_id_from_path(&group_id)?;
     let data = unb64("message", &req.message)?;
-    let header = inspect_message(&data)?;
-    if header.group_id != gid {
-        return Err(ApiError::bad_request(
-            "the message header's group id does not match the URL",
-        ));
-    }
-    let kind = match header.content_type {
-        ContentType::Commit => PostKind::Commit(Box::new(
-            commit_effects(&state, &caller, &gid, &header, &req).await?,
-        )),
-        other => {
-            if req.welcome.is_some()
-                || req.group_info.is_some()
-                || !req.added.is_empty()
-                || !req.removed.is_empty()
-                || !req.welcome_recipients.is_empty()
-            {
-                return Err(ApiError::bad_request(
-                    "welcome, group_info, added and removed go only with a commit",
-                ));
-            }
-            if other == ContentType::Proposal {
-                PostKind::Proposal
-            } else {
-                PostKind::Application
-            }
-        }
+    let post = Post {
+        message: data.clone(),
+        welcome: req
+            .welcome
+            .as_deref()
+            .map(|t| unb64("welcome", t))
+            .transpose()?,
+        welcome_recipients: req.welcome_recipients,
+        group_info: req
+            .group_info
+            .as_deref()
+            .map(|t| unb64("group_info", t))
+            .transpose()?,
+        added: req.added,
+        removed: req.removed,
     };
+    let lookup = gid.clone();
+    let poster = caller.clone();
+    let (header, kind) = state
+        .db(move |s| {
+            let Some(group) = s.group(&lookup)? else {
+                return Ok(Err(ApiError::not_found("group not found")));
+            };
+            Ok(decide_post(s, &group, &poster, &post))
+        })
+        .await??;
     let message = NewMessage {
         group_id: gid.clone(),
         sender: caller.id.clone(),
@@ -483,6 +409,26 @@ pub(crate) async fn put_group_info(
     let g = member_group(&state, gid.clone(), &caller.id).await?;
     let bytes = unb64("group_info", &req.group_info)?;
     let epoch = inspect_group_info(&bytes, &gid, g.epoch)?;
+    if g.handshake == Handshake::Public {
+        let MLSMessageBody::GroupInfo(info) = MLSMessage::decode_exact(&bytes)
+            .map_err(|e| ApiError::bad_request(format!("malformed group_info: {e:?}")))?
+            .body
+        else {
+            return Err(ApiError::bad_request("group_info is not a GroupInfo"));
+        };
+        let lookup = gid.clone();
+        let view = state
+            .db(move |s| s.group_view(&lookup))
+            .await?
+            .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
+        let view = PublicGroup::from_bytes(&view, view_config())
+            .map_err(|_| ApiError::internal("the group's public view is unreadable"))?;
+        if view.epoch() == epoch {
+            view.check_group_info(&info).map_err(|e| {
+                ApiError::bad_request(format!("group_info does not describe the epoch: {e}"))
+            })?;
+        }
+    }
     state
         .db(move |s| s.set_group_info(&gid, epoch, bytes))
         .await?;

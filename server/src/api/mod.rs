@@ -94,6 +94,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/groups/{group_id}", get(groups::info))
         .route("/v1/groups/{group_id}/policy", put(groups::set_policy))
         .route(
+            "/v1/groups/{group_id}/commits/{seq}/ack",
+            post(groups::ack_commit),
+        )
+        .route(
             "/v1/groups/{group_id}/messages",
             post(groups::post_message).get(groups::fetch_messages),
         )

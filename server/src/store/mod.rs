@@ -77,6 +77,28 @@ pub struct Claimed {
     pub key_package: Option<(Vec<u8>, bool)>,
 }
 
+/// How a group's members send proposals and commits: what the DS can verify of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handshake {
+    /// PublicMessage handshakes: the DS follows the group with a public view and rejects
+    /// invalid proposals and commits.
+    #[default]
+    Public,
+    /// PrivateMessage handshakes: opaque to the DS (groups created before handshake modes
+    /// existed are read as this).
+    Private,
+}
+
+impl Handshake {
+    /// The name used in the HTTP API.
+    pub fn name(self) -> &'static str {
+        match self {
+            Handshake::Public => "public",
+            Handshake::Private => "private",
+        }
+    }
+}
+
 /// A group as the DS sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {
@@ -92,6 +114,10 @@ pub struct GroupRecord {
     pub last_seq: u64,
     /// Current members (client ids), sorted.
     pub members: Vec<String>,
+    /// The handshake mode, fixed at creation.
+    pub handshake: Handshake,
+    /// PrivateMessage groups: the epoch whose commit awaits an acknowledgement.
+    pub contested_epoch: Option<u64>,
 }
 
 /// A group to create.
@@ -107,6 +133,10 @@ pub struct NewGroup {
     pub group_info: Option<Vec<u8>>,
     /// Creation time.
     pub created_at: i64,
+    /// The handshake mode.
+    pub handshake: Handshake,
+    /// For a PublicMessage group: the encoded public view at epoch 0.
+    pub view: Option<Vec<u8>>,
 }
 
 /// What a commit changes besides the log.
@@ -124,6 +154,9 @@ pub struct CommitEffects {
     pub removed: Vec<String>,
     /// An external commit (sender `new_member_commit`): the poster joins.
     pub external: bool,
+    /// For a PublicMessage group: the encoded public view of the epoch the commit leads
+    /// to, stored in the same transaction when the commit wins.
+    pub view: Option<Vec<u8>>,
 }
 
 /// The kind of a posted handshake or application message.
@@ -312,7 +345,31 @@ pub trait Store: Send + Sync + 'static {
     fn group(&self, group_id: &[u8]) -> StoreResult<Option<GroupRecord>>;
     /// Whether `client` is a member of the group.
     fn is_member(&self, group_id: &[u8], client: &str) -> StoreResult<bool>;
-    /// Set the external-join policy (creator only).
+    /// The encoded public view of a PublicMessage group at its current epoch.
+    fn group_view(&self, group_id: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// The PublicMessage proposals logged for `epoch`, in log order: what the public view
+    /// resolves a commit's proposal references against.
+    fn epoch_proposals(&self, group_id: &[u8], epoch: u64) -> StoreResult<Vec<Vec<u8>>>;
+    /// The epoch of a PrivateMessage group's last commit if no other member has
+    /// acknowledged it yet.
+    fn contested_epoch(&self, group_id: &[u8]) -> StoreResult<Option<u64>>;
+    /// A member says it processed the commit at `seq` (PrivateMessage groups, RFC 9750
+    /// "Invalid Commits"). If that commit is a candidate of the contested epoch and the
+    /// caller is a member from before that epoch other than its committer (or the
+    /// committer, when it was the only member), the commit becomes the epoch's: its removals
+    /// apply, other candidates' additions are undone, its GroupInfo becomes the latest and
+    /// its Welcome goes to the inboxes (returned as for [`Appended::welcomed`]).
+    /// Acknowledging a settled commit changes nothing.
+    fn ack_commit(
+        &self,
+        group_id: &[u8],
+        seq: u64,
+        caller: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    /// Set the external-join policy. Rights follow membership: the caller must be a
+    /// current member, and the creator while it is one; once the creator has left, any
+    /// member.
     fn set_policy(
         &self,
         group_id: &[u8],
@@ -348,6 +405,10 @@ pub trait Store: Send + Sync + 'static {
 /// - A commit must be for the current epoch (the first one wins and moves the epoch on).
 /// - A proposal must be for the current epoch.
 /// - Application messages may be up to `grace` epochs behind, never ahead.
+/// - In a PrivateMessage group whose last commit (for epoch `contested`) no other member has
+///   acknowledged yet, further commits and proposals for that epoch are accepted (members
+///   take the first commit they can process, RFC 9750 "Invalid Commits"), and commits for
+///   the next epoch wait for the acknowledgement.
 ///
 /// Every violation is a `Conflict` carrying the current epoch, except membership, which is
 /// `Forbidden`.
@@ -357,6 +418,7 @@ pub fn decide(
     poster_is_member: bool,
     message: &NewMessage,
     grace: u64,
+    contested: Option<u64>,
 ) -> StoreResult<()> {
     let external = matches!(&message.kind, PostKind::Commit(c) if c.external);
     if !poster_is_member {
@@ -375,6 +437,20 @@ pub fn decide(
         seq: None,
     };
     match &message.kind {
+        PostKind::Commit(_) | PostKind::Proposal if contested.is_some() => {
+            let c = contested.unwrap_or_default();
+            let candidate = message.epoch == c && !external;
+            let next_proposal =
+                message.epoch == epoch && matches!(message.kind, PostKind::Proposal);
+            if candidate || next_proposal {
+                Ok(())
+            } else {
+                Err(conflict(format!(
+                    "the commit for epoch {c} is not acknowledged by another member yet: \
+                     commit for epoch {c} or wait"
+                )))
+            }
+        }
         PostKind::Commit(_) | PostKind::Proposal => {
             let what = if matches!(message.kind, PostKind::Proposal) {
                 "proposal"

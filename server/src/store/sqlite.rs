@@ -2,9 +2,9 @@
 //! transaction is on disk before the request that made it is acknowledged.
 
 use super::{
-    decide, Appended, Claimed, ClientRecord, GroupRecord, InboxEntry, KeyPackageCount, NewClient,
-    NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError, StoreResult,
-    StoredKeyPackage, StoredMessage,
+    decide, Appended, Claimed, ClientRecord, GroupRecord, Handshake, InboxEntry, KeyPackageCount,
+    NewClient, NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError,
+    StoreResult, StoredKeyPackage, StoredMessage,
 };
 use crate::authority::CaMaterial;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -77,7 +77,30 @@ CREATE TABLE IF NOT EXISTS welcomes (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS welcomes_by_client ON welcomes (client_id, id);
+CREATE TABLE IF NOT EXISTS group_views (
+    group_id BLOB PRIMARY KEY,
+    handshake INTEGER NOT NULL,
+    view BLOB,
+    contested_epoch INTEGER
+);
+CREATE TABLE IF NOT EXISTS commit_candidates (
+    group_id BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    poster TEXT NOT NULL,
+    added TEXT NOT NULL,
+    removed TEXT NOT NULL,
+    group_info BLOB,
+    welcome BLOB,
+    recipients TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    PRIMARY KEY (group_id, seq)
+);
 "#;
+
+/// `group_views.handshake` of a PublicMessage group; a group without a row is Private.
+const HANDSHAKE_PUBLIC: i64 = 1;
+/// `group_views.handshake` of a PrivateMessage group.
+const HANDSHAKE_PRIVATE: i64 = 2;
 
 fn backend(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -169,6 +192,114 @@ fn client_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ClientRecord> {
 
 const CLIENT_COLUMNS: &str = "id, signature_key, certificate, created_at, revoked_at";
 
+fn contested(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<u64>> {
+    conn.query_row(
+        "SELECT contested_epoch FROM group_views WHERE group_id = ?1",
+        params![group_id],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .optional()
+    .map(|v| v.flatten().map(to_u64))
+    .map_err(backend)
+}
+
+/// A `commit_candidates` row: seq, poster, added, removed, GroupInfo, Welcome, its
+/// recipients, and the epoch the commit leads to.
+type Candidate = (
+    i64,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    String,
+    i64,
+);
+
+fn join_ids(ids: &[String]) -> String {
+    ids.join("\n")
+}
+
+fn split_ids(text: &str) -> Vec<String> {
+    text.split('\n')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Record an opaque commit of a PrivateMessage group as a candidate for its epoch: its
+/// added clients become members at once (they must read the log to join and acknowledge);
+/// its removals, Welcome and GroupInfo wait for an acknowledgement ([`Store::ack_commit`]).
+fn add_candidate(
+    tx: &Connection,
+    group: &GroupRecord,
+    message: &NewMessage,
+    effects: &super::CommitEffects,
+    seq: u64,
+) -> StoreResult<()> {
+    let mut provisional = Vec::new();
+    for client in &effects.added {
+        let status = tx
+            .query_row(
+                "SELECT revoked_at FROM clients WHERE id = ?1",
+                params![client],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map_err(backend)?;
+        match status {
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "added client {client} is not enrolled"
+                )))
+            }
+            Some(Some(_)) => {
+                return Err(StoreError::Invalid(format!(
+                    "added client {client} is revoked"
+                )))
+            }
+            Some(None) => {}
+        }
+        if group.members.binary_search(client).is_err() {
+            tx.execute(
+                "INSERT OR IGNORE INTO members (group_id, client_id) VALUES (?1, ?2)",
+                params![message.group_id, client],
+            )
+            .map_err(backend)?;
+            provisional.push(client.clone());
+        }
+    }
+    tx.execute(
+        "INSERT INTO commit_candidates (group_id, seq, poster, added, removed, group_info,
+                                        welcome, recipients, epoch)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            message.group_id,
+            to_i64(seq),
+            message.sender,
+            join_ids(&provisional),
+            join_ids(&effects.removed),
+            effects.group_info,
+            effects.welcome,
+            join_ids(&effects.welcome_recipients),
+            to_i64(message.epoch.saturating_add(1))
+        ],
+    )
+    .map_err(backend)?;
+    // Groups from before handshake modes have no row yet.
+    tx.execute(
+        "INSERT OR IGNORE INTO group_views (group_id, handshake) VALUES (?1, ?2)",
+        params![message.group_id, HANDSHAKE_PRIVATE],
+    )
+    .map_err(backend)?;
+    tx.execute(
+        "UPDATE group_views SET contested_epoch = ?2 WHERE group_id = ?1",
+        params![message.group_id, to_i64(message.epoch)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRecord>> {
     let row = conn
         .query_row(
@@ -196,6 +327,22 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
+    let mode = conn
+        .query_row(
+            "SELECT handshake, contested_epoch FROM group_views WHERE group_id = ?1",
+            params![group_id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()
+        .map_err(backend)?;
+    let (handshake, contested_epoch) = match mode {
+        Some((h, c)) => (Some(h), c.map(to_u64)),
+        None => (None, None),
+    };
+    let handshake = match handshake {
+        Some(HANDSHAKE_PUBLIC) => Handshake::Public,
+        _ => Handshake::Private,
+    };
     Ok(Some(GroupRecord {
         group_id: group_id.to_vec(),
         epoch: to_u64(epoch),
@@ -203,6 +350,8 @@ fn load_group(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<GroupRec
         allow_external_join,
         last_seq: to_u64(last_seq),
         members,
+        handshake,
+        contested_epoch,
     }))
 }
 
@@ -519,6 +668,15 @@ impl Store for SqliteStore {
             params![group.group_id, group.creator],
         )
         .map_err(backend)?;
+        let mode = match group.handshake {
+            Handshake::Public => HANDSHAKE_PUBLIC,
+            Handshake::Private => HANDSHAKE_PRIVATE,
+        };
+        tx.execute(
+            "INSERT INTO group_views (group_id, handshake, view) VALUES (?1, ?2, ?3)",
+            params![group.group_id, mode, group.view],
+        )
+        .map_err(backend)?;
         let record = load_group(&tx, &group.group_id)?
             .ok_or_else(|| StoreError::Backend("group vanished".into()))?;
         tx.commit().map_err(backend)?;
@@ -535,32 +693,187 @@ impl Store for SqliteStore {
         member(&conn, group_id, client)
     }
 
+    fn group_view(&self, group_id: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT view FROM group_views WHERE group_id = ?1",
+            params![group_id],
+            |r| r.get::<_, Option<Vec<u8>>>(0),
+        )
+        .optional()
+        .map(Option::flatten)
+        .map_err(backend)
+    }
+
+    fn epoch_proposals(&self, group_id: &[u8], epoch: u64) -> StoreResult<Vec<Vec<u8>>> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT data FROM messages WHERE group_id = ?1 AND epoch = ?2
+                   AND content_type = 2 AND wire_format = 1 ORDER BY seq",
+            )
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(params![group_id, to_i64(epoch)], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        Ok(rows)
+    }
+
+    fn contested_epoch(&self, group_id: &[u8]) -> StoreResult<Option<u64>> {
+        let conn = self.lock();
+        contested(&conn, group_id)
+    }
+
+    fn ack_commit(
+        &self,
+        group_id: &[u8],
+        seq: u64,
+        caller: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let group =
+            load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
+        if group
+            .members
+            .binary_search_by(|m| m.as_str().cmp(caller))
+            .is_err()
+        {
+            return Err(StoreError::Forbidden("not a member of this group".into()));
+        }
+        if contested(&tx, group_id)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut stmt = tx
+            .prepare(
+                "SELECT seq, poster, added, removed, group_info, welcome, recipients, epoch
+                 FROM commit_candidates WHERE group_id = ?1",
+            )
+            .map_err(backend)?;
+        let candidates: Vec<Candidate> = stmt
+            .query_map(params![group_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(backend)?
+            .collect::<Result<_, _>>()
+            .map_err(backend)?;
+        drop(stmt);
+        let provisional: Vec<String> = candidates.iter().flat_map(|c| split_ids(&c.2)).collect();
+        let before: Vec<&String> = group
+            .members
+            .iter()
+            .filter(|m| !provisional.contains(m))
+            .collect();
+        let Some(chosen) = candidates.iter().find(|c| to_u64(c.0) == seq) else {
+            return Err(StoreError::Conflict {
+                reason: format!("seq {seq} is not a commit of the contested epoch"),
+                current_epoch: Some(group.epoch),
+                seq: None,
+            });
+        };
+        let sole = before.len() == 1 && *before[0] == chosen.1;
+        if !before.iter().any(|m| m.as_str() == caller) || (chosen.1 == caller && !sole) {
+            return Err(StoreError::Forbidden(
+                "a commit is acknowledged by a member from before it other than its committer"
+                    .into(),
+            ));
+        }
+        let keep = split_ids(&chosen.2);
+        for client in provisional.iter().filter(|c| !keep.contains(c)) {
+            tx.execute(
+                "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
+                params![group_id, client],
+            )
+            .map_err(backend)?;
+        }
+        for client in split_ids(&chosen.3) {
+            tx.execute(
+                "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
+                params![group_id, client],
+            )
+            .map_err(backend)?;
+        }
+        if let Some(info) = &chosen.4 {
+            tx.execute(
+                "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
+                params![group_id, info, to_i64(group.epoch)],
+            )
+            .map_err(backend)?;
+        }
+        let mut welcomed = Vec::new();
+        if let Some(welcome) = &chosen.5 {
+            for recipient in split_ids(&chosen.6) {
+                tx.execute(
+                    "INSERT INTO welcomes (client_id, group_id, epoch, data, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![recipient, group_id, chosen.7, welcome, now],
+                )
+                .map_err(backend)?;
+                welcomed.push((recipient, to_u64(tx.last_insert_rowid())));
+            }
+        }
+        tx.execute(
+            "DELETE FROM commit_candidates WHERE group_id = ?1",
+            params![group_id],
+        )
+        .map_err(backend)?;
+        tx.execute(
+            "UPDATE group_views SET contested_epoch = NULL WHERE group_id = ?1",
+            params![group_id],
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+        Ok(welcomed)
+    }
+
     fn set_policy(
         &self,
         group_id: &[u8],
         caller: &str,
         allow_external_join: bool,
     ) -> StoreResult<()> {
-        let conn = self.lock();
-        let creator = conn
-            .query_row(
-                "SELECT creator FROM groups WHERE group_id = ?1",
-                params![group_id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(backend)?
-            .ok_or_else(|| StoreError::NotFound("group".into()))?;
-        if creator != caller {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let group =
+            load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
+        let is_member = |c: &str| {
+            group
+                .members
+                .binary_search_by(|m| m.as_str().cmp(c))
+                .is_ok()
+        };
+        if !is_member(caller) {
             return Err(StoreError::Forbidden(
-                "only the group's creator may change its policy".into(),
+                "only a current member may change the group's policy".into(),
             ));
         }
-        conn.execute(
+        if group.creator != caller && is_member(&group.creator) {
+            return Err(StoreError::Forbidden(
+                "only the group's creator may change its policy while it is a member".into(),
+            ));
+        }
+        tx.execute(
             "UPDATE groups SET allow_external_join = ?2 WHERE group_id = ?1",
             params![group_id, allow_external_join],
         )
         .map_err(backend)?;
+        tx.commit().map_err(backend)?;
         Ok(())
     }
 
@@ -591,12 +904,14 @@ impl Store for SqliteStore {
                 seq: Some(to_u64(seq)),
             });
         }
+        let contested = contested(&tx, &message.group_id)?;
         decide(
             group.epoch,
             group.allow_external_join,
             is_member,
             &message,
             self.grace,
+            contested,
         )?;
         let seq = group.last_seq + 1;
         let mut epoch = group.epoch;
@@ -619,7 +934,15 @@ impl Store for SqliteStore {
             ],
         )
         .map_err(backend)?;
-        if let PostKind::Commit(effects) = &message.kind {
+        let opaque = group.handshake == Handshake::Private
+            && matches!(&message.kind, PostKind::Commit(c) if !c.external);
+        if let (true, PostKind::Commit(effects)) = (opaque, &message.kind) {
+            if contested.is_none() {
+                epoch = group.epoch + 1;
+            }
+            add_candidate(&tx, &group, &message, effects, seq)?;
+            notify.extend(effects.added.iter().cloned());
+        } else if let PostKind::Commit(effects) = &message.kind {
             epoch = group.epoch + 1;
             let mut joining: Vec<&String> = effects.added.iter().collect();
             if effects.external {
@@ -658,6 +981,13 @@ impl Store for SqliteStore {
                 tx.execute(
                     "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
                     params![message.group_id, client],
+                )
+                .map_err(backend)?;
+            }
+            if let Some(view) = &effects.view {
+                tx.execute(
+                    "UPDATE group_views SET view = ?2 WHERE group_id = ?1",
+                    params![message.group_id, view],
                 )
                 .map_err(backend)?;
             }

@@ -73,15 +73,116 @@ fn msg(gid: &[u8], sender: &str, epoch: u64, kind: PostKind, now: i64, tag: u8) 
     }
 }
 
+/// A group whose commits take effect on arrival (PublicMessage: the DS verified them).
 fn group(s: &dyn Store, gid: &[u8], creator: &str, external: bool) {
+    group_with(s, gid, creator, external, Handshake::Public)
+}
+
+fn group_with(s: &dyn Store, gid: &[u8], creator: &str, external: bool, handshake: Handshake) {
     s.create_group(NewGroup {
         group_id: gid.to_vec(),
         creator: creator.into(),
         allow_external_join: external,
         group_info: None,
         created_at: 0,
+        handshake,
+        view: None,
     })
     .expect("group");
+}
+
+#[test]
+fn private_commits_contend_until_acknowledged() {
+    for (_cleanup, name, s) in backends() {
+        let s = s.as_ref();
+        for (id, key) in [("a/1", 1), ("b/1", 2), ("c/1", 3), ("m/1", 4)] {
+            client(s, id, key);
+        }
+        group_with(s, b"p", "a/1", false, Handshake::Private);
+        let commit = |added: &[&str], removed: &[&str], welcome: Option<Vec<u8>>| {
+            PostKind::Commit(Box::new(CommitEffects {
+                welcome_recipients: if welcome.is_some() {
+                    added.iter().map(|a| a.to_string()).collect()
+                } else {
+                    vec![]
+                },
+                welcome,
+                added: added.iter().map(|a| a.to_string()).collect(),
+                removed: removed.iter().map(|r| r.to_string()).collect(),
+                ..Default::default()
+            }))
+        };
+        // A sole member's commit is settled by its own acknowledgement; the Welcome waits.
+        let r = s
+            .append(msg(
+                b"p",
+                "a/1",
+                0,
+                commit(&["b/1", "m/1"], &[], Some(vec![5])),
+                1,
+                1,
+            ))
+            .expect(name);
+        assert_eq!((r.seq, r.epoch), (1, 1), "{name}");
+        assert!(s.inbox("b/1", 0, 10).unwrap().is_empty(), "{name}");
+        assert_eq!(s.contested_epoch(b"p").unwrap(), Some(0), "{name}");
+        assert_eq!(s.ack_commit(b"p", 1, "a/1", 1).unwrap().len(), 2, "{name}");
+        assert_eq!(s.inbox("b/1", 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(s.contested_epoch(b"p").unwrap(), None, "{name}");
+        // Mallory's garbage for epoch 1 claims to remove Alice and add Carol: Alice stays.
+        s.append(msg(b"p", "m/1", 1, commit(&["c/1"], &["a/1"], None), 1, 2))
+            .expect(name);
+        assert!(s.is_member(b"p", "a/1").unwrap(), "{name}");
+        assert!(s.is_member(b"p", "c/1").unwrap(), "{name}: provisional");
+        // Mallory cannot settle her own commit; Carol (provisional) cannot settle anything.
+        assert!(matches!(
+            s.ack_commit(b"p", 2, "m/1", 1),
+            Err(StoreError::Forbidden(_))
+        ));
+        assert!(matches!(
+            s.ack_commit(b"p", 2, "c/1", 1),
+            Err(StoreError::Forbidden(_))
+        ));
+        // A commit for the next epoch waits; another for epoch 1 is a candidate.
+        let err = s
+            .append(msg(b"p", "a/1", 2, commit(&[], &[], None), 1, 3))
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { .. }),
+            "{name}: {err:?}"
+        );
+        let r = s
+            .append(msg(b"p", "a/1", 1, commit(&[], &["m/1"], None), 1, 4))
+            .expect(name);
+        assert_eq!((r.seq, r.epoch), (3, 2), "{name}");
+        // Bob takes Alice's commit: Mallory is removed, Carol's provisional add undone.
+        s.ack_commit(b"p", 3, "b/1", 1).expect(name);
+        let g = s.group(b"p").unwrap().unwrap();
+        assert_eq!(
+            g.members,
+            vec!["a/1".to_string(), "b/1".to_string()],
+            "{name}"
+        );
+        assert_eq!(g.contested_epoch, None, "{name}");
+        // Settled: a late acknowledgement changes nothing, a late commit is stale.
+        assert!(
+            s.ack_commit(b"p", 2, "a/1", 1).unwrap().is_empty(),
+            "{name}"
+        );
+        let err = s
+            .append(msg(b"p", "b/1", 1, commit(&[], &[], None), 1, 5))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Conflict {
+                    current_epoch: Some(2),
+                    ..
+                }
+            ),
+            "{name}: {err:?}"
+        );
+    }
 }
 
 #[test]

@@ -229,13 +229,15 @@ impl Server {
             .await
     }
 
-    /// Create a group with `creator` as member; returns the group id path segment.
+    /// Create a PrivateMessage group (the DS reads only headers, so the synthetic messages
+    /// below do) with `creator` as member; returns the group id path segment.
     pub async fn create_group(&self, creator: &TestClient, gid: &[u8], external: bool) -> String {
         let (status, body) = self
             .post(
                 creator,
                 "/v1/groups",
-                json!({ "group_id": b64(gid), "allow_external_join": external }),
+                json!({ "group_id": b64(gid), "allow_external_join": external,
+                        "handshake": "private" }),
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "create group: {body}");
