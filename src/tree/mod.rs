@@ -1,4 +1,5 @@
 //! The ratchet tree (RFC 9420 §4, §7) and its array representation (Appendix C).
+mod array;
 pub mod hashes;
 pub mod math;
 pub mod ratchet_tree;
