@@ -160,6 +160,8 @@ impl KeyIndex {
     /// the overlay does not hold the fingerprint), else in the overlay.
     fn edit(&mut self, key: &[u8], at: u32, add: bool) {
         let f = self.fingerprint(key);
+        // The first write after the table stops being shared folds the overlay in.
+        self.compact();
         if !self.overlay.contains_key(&f) {
             if let Some(table) = Arc::get_mut(&mut self.base) {
                 if add {
