@@ -259,6 +259,7 @@ impl RatchetTree {
     /// Recompute every stale tree hash (§7.8); afterwards all per-node hashes are current.
     pub fn refresh_hashes(&mut self) {
         let root = self.root();
+        let limit = self.max_threads();
         let nodes = Nodes {
             suite: self.suite,
             leaves: &self.leaves,
@@ -278,7 +279,7 @@ impl RatchetTree {
                 root,
                 0,
                 &mut cells,
-                crate::parallel::cores(),
+                crate::parallel::threads(limit),
                 &mut Vec::new(),
             );
             cache.cells = NodeArray::from_flat(cache.hash_len + 1, STALE, &cells);

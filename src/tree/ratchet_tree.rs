@@ -18,6 +18,7 @@ use crate::crypto::Suite;
 use crate::error::{Error, Result, Rule};
 use crate::messages::{CredentialType, LeafNode, Node, ParentNode, RatchetTreeWire};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 /// Leaf indices are `u32` on the wire; node indices are `2 * leaf`, so leaves stop at 2^31.
@@ -52,6 +53,8 @@ pub struct RatchetTree {
     /// Credential types in use and listed, so §7.3's "every member supports every type in
     /// use" is O(1) per new leaf instead of a pass over the members.
     credentials: CredentialCensus,
+    /// At most this many threads hash or validate the tree (`None`: every core).
+    max_threads: Option<NonZeroUsize>,
 }
 
 /// Per credential type, how many members use it and how many list it in their
@@ -249,6 +252,7 @@ impl RatchetTree {
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
+            max_threads: None,
         };
         tree.put_leaf(0, Some(Arc::new(leaf)));
         tree.blank_hint = 1;
@@ -297,6 +301,7 @@ impl RatchetTree {
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
+            max_threads: None,
         };
         tree.index_all();
         Ok(tree)
@@ -336,6 +341,17 @@ impl RatchetTree {
             }
         });
         out
+    }
+
+    /// Bound the threads that hashing and validating this tree (and its copies) use;
+    /// `None` uses every core.
+    pub fn set_max_threads(&mut self, limit: Option<NonZeroUsize>) {
+        self.max_threads = limit;
+    }
+
+    /// The thread bound set by [`Self::set_max_threads`].
+    pub fn max_threads(&self) -> Option<NonZeroUsize> {
+        self.max_threads
     }
 
     /// The cipher suite whose hash the tree hashes use.

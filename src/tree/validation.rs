@@ -313,7 +313,7 @@ impl RatchetTree {
         let n = self.leaves.len();
         let threads = match n / MIN_LEAVES_PER_THREAD {
             0 | 1 => 1,
-            enough => crate::parallel::cores().min(enough),
+            enough => crate::parallel::threads(self.max_threads()).min(enough),
         };
         let block = signature_block(n, threads);
         let next = AtomicUsize::new(0);
