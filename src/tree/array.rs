@@ -67,18 +67,25 @@ impl<T: Clone> NodeArray<T> {
     }
 
     /// An array of the items in `flat` (`flat.len() / stride` of them), built in one pass.
+    #[cfg(test)]
     pub(super) fn from_flat(stride: usize, fill: T, flat: &[T]) -> Self {
+        Self::from_vec(stride, fill, flat.to_vec())
+    }
+
+    /// An array of the items in `flat` (`flat.len() / stride` of them), moved into chunks
+    /// in one pass.
+    pub(super) fn from_vec(stride: usize, fill: T, flat: Vec<T>) -> Self {
         let mut a = Self::new(stride, fill);
         let stride = a.stride;
         let len = flat.len() / stride;
-        let mut level: Vec<Arc<Chunk<T>>> = flat
-            .chunks(WIDTH * stride)
-            .map(|c| {
-                let mut v = c.to_vec();
-                v.resize(WIDTH * stride, a.fill.clone());
-                Arc::new(Chunk::Leaf(v))
-            })
-            .collect();
+        let per_chunk = WIDTH * stride;
+        let mut level: Vec<Arc<Chunk<T>>> = Vec::with_capacity(flat.len().div_ceil(per_chunk));
+        let mut elements = flat.into_iter().take(len * stride).peekable();
+        while elements.peek().is_some() {
+            let mut v: Vec<T> = elements.by_ref().take(per_chunk).collect();
+            v.resize(per_chunk, a.fill.clone());
+            level.push(Arc::new(Chunk::Leaf(v)));
+        }
         let mut height = 0;
         while level.len() > 1 {
             level = level

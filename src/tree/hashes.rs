@@ -282,7 +282,7 @@ impl RatchetTree {
                 crate::parallel::threads(limit),
                 &mut Vec::new(),
             );
-            cache.cells = NodeArray::from_flat(cache.hash_len + 1, STALE, &cells);
+            cache.cells = NodeArray::from_vec(cache.hash_len + 1, STALE, cells);
         } else {
             refresh_in_place(&nodes, cache, root, &mut Vec::new());
         }

@@ -295,8 +295,8 @@ impl RatchetTree {
         let mut tree = RatchetTree {
             suite,
             hashes: HashCache::new(suite.hash_len(), leaves.len()),
-            leaves: NodeArray::from_flat(1, None, &leaves),
-            parents: NodeArray::from_flat(1, None, &parents),
+            leaves: NodeArray::from_vec(1, None, leaves),
+            parents: NodeArray::from_vec(1, None, parents),
             blank_hint,
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
