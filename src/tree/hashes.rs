@@ -1,7 +1,7 @@
 //! Tree hashes (RFC 9420 §7.8) and parent hashes (§7.9).
 //!
 //! Every node's tree hash is cached with a dirty flag, in a copy-on-write array shared with the
-//! tree's clones ([`super::array`]). A change to a node marks it and its direct path dirty
+//! tree's clones (`tree/array.rs`). A change to a node marks it and its direct path dirty
 //! (stopping at the first ancestor that is already dirty: a dirty node's ancestors are always
 //! dirty), and [`RatchetTree::refresh_hashes`] recomputes only dirty nodes, descending from the
 //! root into dirty children only. Applying a commit to a populated tree therefore rehashes (and

@@ -3,7 +3,7 @@
 //! Storage is split by node kind rather than kept as one array of an enum: leaf `i` is
 //! `leaves[i]` and parent node `2i + 1` is `parents[i]`, each an `Option<Arc<_>>` (8 bytes when
 //! blank). Both arrays, the per-node tree-hash cache ([`super::hashes`]) and the key indexes
-//! are copy-on-write ([`super::array`]): the tree a commit is staged on shares everything
+//! are copy-on-write (`tree/array.rs`): the tree a commit is staged on shares everything
 //! with the group's tree except the O(log N) nodes the commit changes, and merging it is a
 //! move.
 //!

@@ -25,7 +25,7 @@ const MIN_LEAVES_PER_THREAD: usize = 16;
 
 /// Most leaves a signature thread takes at a time: large enough that the shared counter is
 /// touched once per ~1 ms of work. Small trees use smaller blocks (see
-/// [`signature_block`]), else one thread takes every signature of a 32-leaf tree.
+/// `signature_block`), else one thread takes every signature of a 32-leaf tree.
 const SIGNATURE_BLOCK: usize = 32;
 
 /// Leaves per block for `n` leaves on `threads` threads: at least ~8 blocks per thread, so
