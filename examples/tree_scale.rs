@@ -1,20 +1,30 @@
-//! Ratchet-tree costs at 1,000, 10,000 and 100,000 members (RFC 9420 §7, §12.4.3.1).
+//! Ratchet-tree costs from 1,000 to 1,000,000 members (RFC 9420 §7, §12.4.2, §12.4.3.1).
 //!
 //! Builds a populated group tree with a distinct Ed25519 key and a real signature per member
-//! (every second member has committed, so parent nodes are filled and chained), then times
-//! what a joiner does (decode, load, full validation) and what a member does per commit
-//! (merge one UpdatePath, rehash). Run with
-//! `cargo run --release --example tree_scale [sizes...]`.
+//! (every second member has committed, so parent nodes are filled and chained), then reports:
+//! - what a joiner does: decode the `ratchet_tree`, load it, validate it in full;
+//! - what a committer does: generate an UpdatePath (HPKE seals to the copath, leaf signature);
+//! - what a receiver does: stage the commit on a copy of its tree (decrypt its path secret,
+//!   derive the path, check the new leaf's signature and parent hash, merge, rehash) and
+//!   merge it (the copy replaces the tree);
+//! - the `ratchet_tree` bytes a Welcome with the tree in band carries, state bytes per member
+//!   (in memory, and as persisted: the tree's wire form), and the process's peak RSS.
+//!
+//! The receiver figure leaves out what is not tree work: the commit's framing signature and
+//! the key schedule (one Ed25519 verification and ~5 µs). Run with
+//! `cargo run --release --example tree_scale [sizes...]` (default 1,000 10,000 100,000); one
+//! size per run gives a meaningful peak RSS.
 
 use cohort::codec::{Bytes, Decode};
-use cohort::crypto::{CipherSuite, SignaturePrivateKey, Suite};
+use cohort::crypto::{CipherSuite, HpkePrivateKey, SignaturePrivateKey, Suite};
 use cohort::messages::{
     Capabilities, Credential, CredentialType, Extensions, GroupContext, LeafNode,
     LeafNodeSourceData, Lifetime, ProtocolVersion, RatchetTreeWire,
 };
+use cohort::tree::treekem::{generate_update_path, process_update_path, TreePrivateKeys};
 use cohort::tree::validation::TreeValidationContext;
 use cohort::tree::RatchetTree;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const GROUP_ID: &[u8] = b"tree_scale example";
 
@@ -25,69 +35,109 @@ struct Group {
     counter: u64,
 }
 
+/// `f` over `0..n` on every core, results in order.
+fn par_map<R: Send>(n: u32, f: impl Fn(u32) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()) as u32;
+    let chunk = n.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let f = &f;
+                s.spawn(move || {
+                    (t * chunk..((t + 1) * chunk).min(n))
+                        .map(f)
+                        .collect::<Vec<R>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    })
+}
+
+fn leaf_for(
+    suite: &Suite,
+    key: &SignaturePrivateKey,
+    index: u32,
+    encryption_key: Bytes,
+    source: LeafNodeSourceData,
+) -> LeafNode {
+    let mut leaf = LeafNode {
+        encryption_key,
+        signature_key: Bytes(key.public_key().to_vec()),
+        credential: Credential::basic(format!("member {index}").into_bytes()),
+        capabilities: Capabilities {
+            versions: vec![ProtocolVersion::MLS10],
+            cipher_suites: vec![suite.id()],
+            extensions: vec![],
+            proposals: vec![],
+            credentials: vec![CredentialType::BASIC],
+        },
+        leaf_node_source: source,
+        extensions: Extensions::new(),
+        signature: Bytes::default(),
+    };
+    let tbs = leaf.tbs_bytes(GROUP_ID, index);
+    leaf.signature = Bytes(
+        suite
+            .sign_with_label(key, "LeafNodeTBS", &tbs)
+            .expect("sign"),
+    );
+    leaf
+}
+
 impl Group {
     fn fresh_key(&mut self) -> Bytes {
         self.counter += 1;
         Bytes(self.suite.hash(&self.counter.to_be_bytes()))
     }
 
-    fn leaf(&mut self, index: u32, source: LeafNodeSourceData) -> LeafNode {
-        let key = &self.keys[index as usize];
-        let mut leaf = LeafNode {
-            encryption_key: Bytes::default(),
-            signature_key: Bytes(key.public_key().to_vec()),
-            credential: Credential::basic(format!("member {index}").into_bytes()),
-            capabilities: Capabilities {
-                versions: vec![ProtocolVersion::MLS10],
-                cipher_suites: vec![self.suite.id()],
-                extensions: vec![],
-                proposals: vec![],
-                credentials: vec![CredentialType::BASIC],
-            },
-            leaf_node_source: source,
-            extensions: Extensions::new(),
-            signature: Bytes::default(),
-        };
-        leaf.encryption_key = self.fresh_key();
-        let key = &self.keys[index as usize];
-        let tbs = leaf.tbs_bytes(GROUP_ID, index);
-        leaf.signature = Bytes(
-            self.suite
-                .sign_with_label(key, "LeafNodeTBS", &tbs)
-                .expect("sign"),
+    /// Member `sender` commits with the given path keys and leaf encryption key.
+    fn commit_with(&mut self, sender: u32, keys: &[Bytes], leaf_key: Bytes) {
+        let ph = self.tree.merge_update_path(sender, keys).expect("merge");
+        let source = LeafNodeSourceData::Commit(Bytes(ph));
+        let leaf = leaf_for(
+            &self.suite,
+            &self.keys[sender as usize],
+            sender,
+            leaf_key,
+            source,
         );
-        leaf
+        self.tree.set_leaf(sender, leaf).expect("set leaf");
     }
 
     fn commit(&mut self, sender: u32) {
         let n = self.tree.filtered_direct_path(sender).len();
         let keys: Vec<Bytes> = (0..n).map(|_| self.fresh_key()).collect();
-        let ph = self.tree.merge_update_path(sender, &keys).expect("merge");
-        let leaf = self.leaf(sender, LeafNodeSourceData::Commit(Bytes(ph)));
-        self.tree.set_leaf(sender, leaf).expect("set leaf");
+        let leaf_key = self.fresh_key();
+        self.commit_with(sender, &keys, leaf_key);
     }
 
     fn build(suite: Suite, members: u32) -> Group {
-        let lifetime = Lifetime {
+        let lifetime = LeafNodeSourceData::KeyPackage(Lifetime {
             not_before: 0,
             not_after: u64::MAX,
-        };
+        });
+        let keys = par_map(members, |_| {
+            suite.generate_signature_key_pair().expect("key")
+        });
+        let leaves = par_map(members, |i| {
+            let enc = Bytes(suite.hash(&(u64::MAX - u64::from(i)).to_be_bytes()));
+            leaf_for(&suite, &keys[i as usize], i, enc, lifetime.clone())
+        });
+        let mut leaves = leaves.into_iter();
+        let mut tree = RatchetTree::new(suite, leaves.next().expect("one member"));
+        for leaf in leaves {
+            tree.add_leaf(leaf).expect("add");
+        }
         let mut g = Group {
             suite,
-            tree: RatchetTree::new(suite, placeholder()),
-            keys: Vec::new(),
+            tree,
+            keys,
             counter: 0,
         };
-        for i in 0..members {
-            g.keys
-                .push(suite.generate_signature_key_pair().expect("key"));
-            let leaf = g.leaf(i, LeafNodeSourceData::KeyPackage(lifetime));
-            if i == 0 {
-                g.tree = RatchetTree::new(suite, leaf);
-            } else {
-                g.tree.add_leaf(leaf).expect("add");
-            }
-        }
         for i in (0..members).step_by(2) {
             g.commit(i);
         }
@@ -95,16 +145,17 @@ impl Group {
     }
 }
 
-fn placeholder() -> LeafNode {
-    LeafNode {
-        encryption_key: Bytes::default(),
-        signature_key: Bytes::default(),
-        credential: Credential::basic(Vec::new()),
-        capabilities: Capabilities::default(),
-        leaf_node_source: LeafNodeSourceData::Update,
-        extensions: Extensions::new(),
-        signature: Bytes::default(),
-    }
+/// The process's peak resident set (VmHWM), in MB, where /proc has it.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
 }
 
 fn main() {
@@ -120,10 +171,35 @@ fn main() {
     let suite = Suite::new(CipherSuite(1)).expect("suite");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("suite 1 (Ed25519), {threads} threads available");
-    for n in sizes {
+    for n in sizes.into_iter().filter(|&n| n >= 4) {
         let start = Instant::now();
         let mut g = Group::build(suite, n);
+        // The receiver commits last with real HPKE keys on its path, so that it can decrypt.
+        let receiver = n / 4 + 1;
+        let path_keys: Vec<HpkePrivateKey> = g
+            .tree
+            .filtered_direct_path(receiver)
+            .iter()
+            .map(|_| suite.generate_hpke_key_pair().expect("hpke"))
+            .collect();
+        let leaf_key = suite.generate_hpke_key_pair().expect("hpke");
+        let public: Vec<Bytes> = path_keys
+            .iter()
+            .map(|k| Bytes(k.public_key().to_vec()))
+            .collect();
+        g.commit_with(receiver, &public, Bytes(leaf_key.public_key().to_vec()));
+        let mut private = TreePrivateKeys::new(receiver, leaf_key);
+        for (x, k) in g
+            .tree
+            .filtered_direct_path(receiver)
+            .into_iter()
+            .zip(path_keys)
+        {
+            private.insert_path_key(x, k).expect("path key");
+        }
+        private.check_against(&g.tree).expect("receiver keys");
         let built = start.elapsed();
+
         let bytes = g.tree.approx_memory_bytes();
         let gc = GroupContext {
             version: ProtocolVersion::MLS10,
@@ -143,50 +219,60 @@ fn main() {
         let mut joined = RatchetTree::from_wire(suite, decoded).expect("load");
         let load = t.elapsed();
         let t = Instant::now();
-        joined.tree_hash();
-        let hash = t.elapsed();
-        let t = Instant::now();
-        joined.verify_parent_hashes().expect("parent hashes");
-        let parents = t.elapsed();
-        let t = Instant::now();
-        joined.verify_leaf_signatures(GROUP_ID).expect("signatures");
-        let signatures = t.elapsed();
-        let mut fresh =
-            RatchetTree::from_wire(suite, RatchetTreeWire::decode_exact(&wire).expect("decode"))
-                .expect("load");
-        let t = Instant::now();
-        fresh
+        joined
             .validate(&TreeValidationContext::new(&gc))
             .expect("valid");
         let validate = t.elapsed();
+        drop(joined);
 
-        // Median of several commits by different members, after one warm-up.
-        g.commit(n / 3);
-        g.tree.tree_hash();
-        let mut commits: Vec<_> = (0..9u32)
-            .map(|k| {
-                let t = Instant::now();
-                g.commit((n / 2 + 2 * k) % n);
-                g.tree.tree_hash();
-                t.elapsed()
-            })
-            .collect();
-        commits.sort();
-        let commit = commits[commits.len() / 2];
-        let t = Instant::now();
-        let staged = g.tree.clone();
-        let clone = t.elapsed();
-        drop(staged);
+        // Commits by members in the other half of the tree, each on a copy of the tree.
+        let senders: Vec<u32> = (0..7u32).map(|k| (n / 2 + 3 + 2 * k) % n).collect();
+        let mut commits = Vec::new();
+        let mut paths = Vec::new();
+        for &s in &senders {
+            let mut scratch = g.tree.clone();
+            let signer = g.keys[s as usize].clone();
+            let t = Instant::now();
+            let out =
+                generate_update_path(&suite, &mut scratch, s, &signer, &gc, &[]).expect("generate");
+            scratch.tree_hash();
+            commits.push(t.elapsed());
+            paths.push(out.update_path);
+        }
+        let commit = median(commits);
+
+        // Stage each on a copy of the current tree, then merge it: the copy replaces it.
+        let mut staged_times = Vec::new();
+        for (&s, path) in senders.iter().zip(&paths) {
+            let mut current = g.tree.clone();
+            let t = Instant::now();
+            let mut staged = current.clone();
+            let received = process_update_path(&suite, &mut staged, &private, s, path, &gc, &[])
+                .expect("process");
+            staged.tree_hash();
+            current = staged;
+            staged_times.push(t.elapsed());
+            assert_eq!(current.n_leaves(), g.tree.n_leaves());
+            drop(received);
+        }
+        let process = median(staged_times);
 
         println!(
-            "{n:>7} members: built {built:.2?}; wire {} KB; ~{} bytes/member in memory",
-            wire.len() / 1000,
-            bytes / n as usize
+            "{n:>8} members: built {built:.2?}; ~{} bytes/member in memory, {} persisted \
+             (ratchet_tree in a Welcome: {:.1} MB)",
+            bytes / n as usize,
+            wire.len() / n as usize,
+            wire.len() as f64 / 1e6
         );
         println!(
-            "         join: decode {decode:.2?}, load {load:.2?}, tree hash {hash:.2?}, \
-             parent hashes {parents:.2?}, signatures {signatures:.2?}; full validate {validate:.2?}"
+            "          join: decode {decode:.2?}, load {load:.2?}, full validate {validate:.2?}"
         );
-        println!("         member: commit (merge path, sign leaf, rehash) {commit:.2?}, tree clone {clone:.2?}");
+        println!(
+            "          commit (UpdatePath, leaf signature, rehash) {commit:.2?}; \
+             process (stage on a copy, decrypt, derive, verify, merge, rehash) {process:.2?}"
+        );
+        if let Some(mb) = peak_rss_mb() {
+            println!("          peak RSS so far {mb} MB");
+        }
     }
 }

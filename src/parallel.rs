@@ -1,7 +1,12 @@
 //! Spreading independent, costly operations (signature checks, HPKE encryptions) over the
 //! cores with scoped threads. No pool and no dependency: a call's threads end with the call.
-//! The only thing kept between calls is the core count, a read-only fact about the machine.
+//! The only thing kept between calls is the core count, a read-only fact about the machine;
+//! an application bounds the threads per group ([`GroupConfig::max_threads`]), never
+//! through global state.
+//!
+//! [`GroupConfig::max_threads`]: crate::group::GroupConfig::max_threads
 
+use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
 /// The number of cores this process may use, read once: `available_parallelism` reads the
@@ -9,6 +14,21 @@ use std::sync::OnceLock;
 pub(crate) fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The threads a call may use: every core, or at most `limit`.
+pub(crate) fn threads(limit: Option<NonZeroUsize>) -> usize {
+    limit.map_or(cores(), |l| cores().min(l.get()))
+}
+
+/// [`map`] on at most `limit` threads (this one included).
+pub(crate) fn map_bounded<T: Sync, R: Send>(
+    items: &[T],
+    min_per_thread: usize,
+    limit: Option<NonZeroUsize>,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    map_on(items, min_per_thread, threads(limit), f)
 }
 
 /// `f` applied to every item, results in item order. With enough items the slice is cut into
@@ -20,11 +40,21 @@ pub(crate) fn map<T: Sync, R: Send>(
     min_per_thread: usize,
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
+    map_on(items, min_per_thread, cores(), f)
+}
+
+/// [`map`] on at most `max_threads` threads.
+fn map_on<T: Sync, R: Send>(
+    items: &[T],
+    min_per_thread: usize,
+    max_threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let per_thread = min_per_thread.max(1);
     let threads = if items.len() < 2 * per_thread {
         1
     } else {
-        cores().min(items.len() / per_thread)
+        max_threads.min(items.len() / per_thread)
     };
     if threads <= 1 {
         return items.iter().map(f).collect();
@@ -62,6 +92,16 @@ mod tests {
                 assert_eq!(out, items.iter().map(|x| x * 3 + 1).collect::<Vec<_>>());
             }
         }
+    }
+
+    #[test]
+    fn a_thread_limit_of_one_runs_everything_here() {
+        let items: Vec<u32> = (0..256).collect();
+        let here = std::thread::current().id();
+        let limit = std::num::NonZeroUsize::new(1);
+        let ids = super::map_bounded(&items, 1, limit, |_| std::thread::current().id());
+        assert!(ids.iter().all(|&id| id == here));
+        assert_eq!(super::threads(limit), 1);
     }
 
     #[test]

@@ -338,16 +338,23 @@ impl Group {
         if applied.added.is_empty() {
             return Ok(None);
         }
+        // The Add proposals by their leaf's encryption key (unique in the tree, §7.3), so
+        // finding each added leaf's KeyPackage is O(1), not a scan of the list per joiner.
+        let mut adds: std::collections::HashMap<&[u8], Vec<&KeyPackage>> =
+            std::collections::HashMap::with_capacity(applied.added.len());
+        for (p, _) in list {
+            if let Proposal::Add(a) = p {
+                let key = a.key_package.leaf_node.encryption_key.as_slice();
+                adds.entry(key).or_default().push(&a.key_package);
+            }
+        }
         let mut entries = Vec::with_capacity(applied.added.len());
         for &leaf in &applied.added {
-            let kp = list
-                .iter()
-                .find_map(|(p, _)| match p {
-                    Proposal::Add(a) if Some(&a.key_package.leaf_node) == tree.leaf(leaf) => {
-                        Some(a.key_package.clone())
-                    }
-                    _ => None,
-                })
+            let node = tree.leaf(leaf);
+            let kp = node
+                .and_then(|n| adds.get(n.encryption_key.as_slice()))
+                .and_then(|kps| kps.iter().find(|kp| Some(&kp.leaf_node) == node))
+                .map(|kp| (*kp).clone())
                 .ok_or(Error::Misuse("added leaf without its KeyPackage"))?;
             let lca =
                 math::common_ancestor(math::leaf_to_node(self.own_leaf), math::leaf_to_node(leaf));

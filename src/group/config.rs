@@ -41,6 +41,11 @@ pub struct GroupConfig {
     /// Not persisted by [`Group::to_bytes`](super::Group::to_bytes): pass it again to
     /// [`Group::from_bytes`](super::Group::from_bytes).
     pub credential_validator: Option<SharedValidator>,
+    /// At most this many threads for the group's tree hashing, tree validation on join and
+    /// KeyPackage checks (`None`: every core). Not persisted: set it again after
+    /// [`Group::from_bytes`](super::Group::from_bytes) with
+    /// [`Group::set_config`](super::Group::set_config).
+    pub max_threads: Option<std::num::NonZeroUsize>,
 }
 
 impl Default for GroupConfig {
@@ -54,6 +59,7 @@ impl Default for GroupConfig {
             ratchet_tree_extension: true,
             check_received_lifetimes: true,
             credential_validator: None,
+            max_threads: None,
         }
     }
 }

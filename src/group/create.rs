@@ -174,11 +174,13 @@ impl Group {
             epoch.tree.n_leaves(),
             config.secret_tree,
         );
+        let mut tree = epoch.tree;
+        tree.set_max_threads(config.max_threads);
         Group {
             suite,
             config,
             context: epoch.context,
-            tree: epoch.tree,
+            tree,
             own_leaf: epoch.own_leaf,
             signer,
             private: epoch.private,

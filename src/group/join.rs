@@ -88,6 +88,7 @@ fn validate_tree(
         now,
         credential_validator: Some(&check),
     };
+    tree.set_max_threads(config.max_threads);
     tree.validate(&ctx)
 }
 

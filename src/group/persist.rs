@@ -138,6 +138,8 @@ fn get_config(r: &mut Reader<'_>, validator: Option<SharedValidator>) -> Result<
         ratchet_tree_extension: get_bool(r)?,
         check_received_lifetimes: get_bool(r)?,
         credential_validator: validator,
+        // Not persisted: a property of the host the group runs on, not of the group.
+        max_threads: None,
     })
 }
 

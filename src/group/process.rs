@@ -510,6 +510,10 @@ impl Group {
                 self.resumption_psks.pop_front();
             }
         }
+        // The old tree shared all but the changed paths with the new one; once it is gone
+        // the new tree owns its key tables alone and folds its overlays in without a copy.
+        drop(old_tree);
+        self.tree.compact();
         self.private = private;
         self.interim_transcript_hash = interim_transcript_hash;
         self.confirmation_tag = confirmation_tag;

@@ -228,9 +228,12 @@ pub fn apply_proposals(
     }
     // Each KeyPackage costs two signature checks: run them on every core up front, then
     // report failures in proposal order as the sequential checks reach them.
-    let kp_verdicts = crate::parallel::map(&adds, MIN_KEY_PACKAGES_PER_THREAD, |kp| {
-        validate_key_package(suite, kp, policy.now)
-    });
+    let kp_verdicts = crate::parallel::map_bounded(
+        &adds,
+        MIN_KEY_PACKAGES_PER_THREAD,
+        tree.max_threads(),
+        |kp| validate_key_package(suite, kp, policy.now),
+    );
     let mut added_keys = HashSet::new();
     for (kp, verdict) in adds.into_iter().zip(kp_verdicts) {
         verdict?;

@@ -172,6 +172,7 @@ impl Group {
 
     /// Replace the policy (e.g. to install a credential validator after a restore).
     pub fn set_config(&mut self, config: GroupConfig) {
+        self.tree.set_max_threads(config.max_threads);
         self.config = config;
     }
 

@@ -1,12 +1,14 @@
 //! Tree hashes (RFC 9420 §7.8) and parent hashes (§7.9).
 //!
-//! Every node's tree hash is cached in one flat buffer with a dirty flag per node. A change to
-//! a node marks it and its direct path dirty (stopping at the first ancestor that is already
-//! dirty: a dirty node's ancestors are always dirty), and [`RatchetTree::refresh_hashes`]
-//! recomputes only dirty nodes, descending from the root into dirty children only. Applying a
-//! commit to a populated tree therefore rehashes O(log N) nodes per changed leaf; loading a
-//! tree hashes everything once, splitting large subtrees across threads.
+//! Every node's tree hash is cached with a dirty flag, in a copy-on-write array shared with the
+//! tree's clones (`tree/array.rs`). A change to a node marks it and its direct path dirty
+//! (stopping at the first ancestor that is already dirty: a dirty node's ancestors are always
+//! dirty), and [`RatchetTree::refresh_hashes`] recomputes only dirty nodes, descending from the
+//! root into dirty children only. Applying a commit to a populated tree therefore rehashes (and
+//! copies) O(log N) nodes per changed leaf; loading a tree hashes everything once in a flat
+//! buffer, splitting large subtrees across threads.
 
+use super::array::NodeArray;
 use super::math;
 use super::ratchet_tree::RatchetTree;
 use crate::codec::{write_vec_bytes, Encode};
@@ -18,42 +20,43 @@ use std::sync::Arc;
 /// Subtrees at or above this level (2^10 leaves) are worth a thread of their own.
 const PARALLEL_LEVEL: u32 = 10;
 
-/// Cached tree hashes, `hash_len` bytes per node, in node-index order.
+/// Cached tree hashes: per node one dirty byte (non-zero: stale) and `hash_len` hash bytes.
 #[derive(Debug, Clone)]
 pub(super) struct HashCache {
     hash_len: usize,
-    bytes: Vec<u8>,
     /// Invariant: a dirty node's parent is dirty, so a clean node has a clean subtree.
-    dirty: Vec<bool>,
+    cells: NodeArray<u8>,
 }
+
+/// The value of every byte of a node that has never been hashed: dirty.
+const STALE: u8 = 1;
 
 impl HashCache {
     /// An all-dirty cache for a tree of `n_leaves` leaves.
     pub(super) fn new(hash_len: usize, n_leaves: usize) -> Self {
-        let width = 2 * n_leaves - 1;
         HashCache {
             hash_len,
-            bytes: vec![0; width * hash_len],
-            dirty: vec![true; width],
+            cells: NodeArray::filled(hash_len + 1, STALE, 2 * n_leaves - 1),
         }
     }
 
     /// Follow the tree to `n_leaves` leaves. Extending keeps old indices (new nodes are
     /// dirty); truncating keeps the left subtree, whose hashes do not depend on the right.
     pub(super) fn resize(&mut self, n_leaves: usize) {
-        let width = 2 * n_leaves - 1;
-        self.bytes.resize(width * self.hash_len, 0);
-        self.dirty.resize(width, true);
+        self.cells.resize(2 * n_leaves - 1);
     }
 
     /// Mark node `x` and its ancestors dirty.
     pub(super) fn mark_dirty(&mut self, x: u32, n_leaves: u32) {
         let mut cur = x;
         loop {
-            match self.dirty.get_mut(cur as usize) {
-                Some(d) if !*d => *d = true,
-                // Already dirty: by the invariant so is everything above.
-                _ => return,
+            if !self.is_dirty(cur) {
+                if let Some(cell) = self.cells.item_mut(cur as usize) {
+                    cell[0] = STALE;
+                }
+            } else {
+                // Already dirty (or outside): by the invariant so is everything above.
+                return;
             }
             match math::parent(cur, n_leaves) {
                 Some(p) => cur = p,
@@ -62,24 +65,36 @@ impl HashCache {
         }
     }
 
+    /// Whether `x` is stale; nodes outside the tree count as stale.
+    fn is_dirty(&self, x: u32) -> bool {
+        self.cells.item(x as usize).is_none_or(|c| c[0] != 0)
+    }
+
     /// The cached hash of `x`, if it is current.
     pub(super) fn get(&self, x: u32) -> Option<&[u8]> {
-        if *self.dirty.get(x as usize)? {
-            return None;
+        let cell = self.cells.item(x as usize)?;
+        (cell[0] == 0).then(|| &cell[1..])
+    }
+
+    /// Store the current hash of `x` (in range).
+    fn set(&mut self, x: u32, hash: &[u8]) {
+        if let Some(cell) = self.cells.item_mut(x as usize) {
+            cell[0] = 0;
+            cell[1..].copy_from_slice(hash);
         }
-        self.bytes
-            .get(x as usize * self.hash_len..(x as usize + 1) * self.hash_len)
     }
 
     /// How many nodes are stale (tests check that a change dirties only its path).
     #[cfg(test)]
     pub(super) fn dirty_count(&self) -> usize {
-        self.dirty.iter().filter(|d| **d).count()
+        (0..self.cells.len() as u32)
+            .filter(|&x| self.is_dirty(x))
+            .count()
     }
 
     /// Heap bytes held by the cache.
     pub(super) fn memory_bytes(&self) -> usize {
-        self.bytes.capacity() + self.dirty.capacity()
+        self.cells.memory_bytes()
     }
 }
 
@@ -156,96 +171,121 @@ pub(super) fn leaf_span(x: u32) -> (u64, u64) {
 /// What the refresh reads: the nodes, never the cache.
 struct Nodes<'a> {
     suite: Suite,
-    leaves: &'a [Option<Arc<LeafNode>>],
-    parents: &'a [Option<Arc<ParentNode>>],
+    leaves: &'a NodeArray<Option<Arc<LeafNode>>>,
+    parents: &'a NodeArray<Option<Arc<ParentNode>>>,
 }
 
-/// Recompute the dirty nodes in the subtree of `x`. `bytes` and `dirty` cover exactly that
-/// subtree, whose lowest node index is `lo`; `threads` bounds the extra threads used.
-fn refresh_subtree(
+impl Nodes<'_> {
+    fn leaf(&self, x: u32) -> Option<&LeafNode> {
+        self.leaves.get((x / 2) as usize)?.as_deref()
+    }
+
+    fn parent(&self, x: u32) -> Option<&ParentNode> {
+        self.parents.get((x / 2) as usize)?.as_deref()
+    }
+}
+
+/// Recompute the dirty nodes in the subtree of `x` in a flat buffer of cells (dirty byte, then
+/// hash) that covers exactly that subtree, whose lowest node index is `lo`; `threads` bounds
+/// the extra threads used.
+fn refresh_flat(
     nodes: &Nodes<'_>,
     x: u32,
     lo: u32,
-    bytes: &mut [u8],
-    dirty: &mut [bool],
+    cells: &mut [u8],
     threads: usize,
     buf: &mut Vec<u8>,
 ) {
     let hl = nodes.suite.hash_len();
+    let stride = hl + 1;
     let i = (x - lo) as usize;
-    if !dirty.get(i).copied().unwrap_or(false) {
+    let dirty = |cells: &[u8], i: usize| cells.get(i * stride).is_some_and(|&d| d != 0);
+    if !dirty(cells, i) {
         return;
     }
     let (Some(l), Some(r)) = (math::left(x), math::right(x)) else {
-        let leaf = nodes
-            .leaves
-            .get((x / 2) as usize)
-            .and_then(Option::as_deref);
-        leaf_hash_input(buf, x / 2, leaf);
-        bytes[i * hl..(i + 1) * hl].copy_from_slice(&nodes.suite.hash(buf));
-        dirty[i] = false;
+        leaf_hash_input(buf, x / 2, nodes.leaf(x));
+        cells[i * stride] = 0;
+        cells[i * stride + 1..(i + 1) * stride].copy_from_slice(&nodes.suite.hash(buf));
         return;
     };
-    // Split the buffers at x: left subtree below, right subtree above (Appendix C layout).
-    let (dl, rest) = dirty.split_at_mut(i);
-    let (dx, dr) = rest.split_at_mut(1);
-    let (bl, rest) = bytes.split_at_mut(i * hl);
-    let (bx, br) = rest.split_at_mut(hl);
+    // Split the buffer at x: left subtree below, right subtree above (Appendix C layout).
+    let (cl, rest) = cells.split_at_mut(i * stride);
+    let (cx, cr) = rest.split_at_mut(stride);
     let (li, ri) = ((l - lo) as usize, (r - x - 1) as usize);
-    let both_dirty = dl.get(li).copied().unwrap_or(false) && dr.get(ri).copied().unwrap_or(false);
+    let both_dirty = dirty(cl, li) && dirty(cr, ri);
     if threads > 1 && math::level(x) >= PARALLEL_LEVEL && both_dirty {
         let (tl, tr) = (threads / 2, threads - threads / 2);
         std::thread::scope(|s| {
-            s.spawn(|| refresh_subtree(nodes, l, lo, bl, dl, tl, &mut Vec::new()));
-            refresh_subtree(nodes, r, x + 1, br, dr, tr, buf);
+            s.spawn(|| refresh_flat(nodes, l, lo, cl, tl, &mut Vec::new()));
+            refresh_flat(nodes, r, x + 1, cr, tr, buf);
         });
     } else {
-        refresh_subtree(nodes, l, lo, bl, dl, 1, buf);
-        refresh_subtree(nodes, r, x + 1, br, dr, 1, buf);
+        refresh_flat(nodes, l, lo, cl, 1, buf);
+        refresh_flat(nodes, r, x + 1, cr, 1, buf);
     }
-    let parent = nodes
-        .parents
-        .get((x / 2) as usize)
-        .and_then(Option::as_deref);
     parent_hash_input(
         buf,
-        parent,
-        &bl[li * hl..(li + 1) * hl],
-        &br[ri * hl..(ri + 1) * hl],
+        nodes.parent(x),
+        &cl[li * stride + 1..(li + 1) * stride],
+        &cr[ri * stride + 1..(ri + 1) * stride],
     );
-    bx.copy_from_slice(&nodes.suite.hash(buf));
-    dx[0] = false;
+    cx[0] = 0;
+    cx[1..].copy_from_slice(&nodes.suite.hash(buf));
+}
+
+/// Recompute the dirty nodes below and at `x` in place, touching (and so copying, in a
+/// shared cache) only dirty cells.
+fn refresh_in_place(nodes: &Nodes<'_>, cache: &mut HashCache, x: u32, buf: &mut Vec<u8>) {
+    if !cache.is_dirty(x) || cache.cells.item(x as usize).is_none() {
+        return;
+    }
+    let (Some(l), Some(r)) = (math::left(x), math::right(x)) else {
+        leaf_hash_input(buf, x / 2, nodes.leaf(x));
+        cache.set(x, &nodes.suite.hash(buf));
+        return;
+    };
+    refresh_in_place(nodes, cache, l, buf);
+    refresh_in_place(nodes, cache, r, buf);
+    let (Some(lh), Some(rh)) = (cache.get(l), cache.get(r)) else {
+        return;
+    };
+    parent_hash_input(buf, nodes.parent(x), lh, rh);
+    let h = nodes.suite.hash(buf);
+    cache.set(x, &h);
 }
 
 impl RatchetTree {
     /// Recompute every stale tree hash (§7.8); afterwards all per-node hashes are current.
     pub fn refresh_hashes(&mut self) {
         let root = self.root();
-        // Threads only pay off when both halves are stale (a load or a large batch).
-        let both_halves = match (math::left(root), math::right(root)) {
-            (Some(l), Some(r)) => self.hashes.get(l).is_none() && self.hashes.get(r).is_none(),
-            _ => false,
-        };
-        let threads = if both_halves {
-            crate::parallel::cores()
-        } else {
-            1
-        };
+        let limit = self.max_threads();
         let nodes = Nodes {
             suite: self.suite,
             leaves: &self.leaves,
             parents: &self.parents,
         };
         let cache = &mut self.hashes;
-        refresh_subtree(
-            &nodes,
-            root,
-            0,
-            &mut cache.bytes,
-            &mut cache.dirty,
-            threads,
-            &mut Vec::new(),
-        );
+        // Both halves stale means a load or a large batch: hash in a flat buffer on every
+        // core. Otherwise only paths are stale: rehash them in place.
+        let both_halves = match (math::left(root), math::right(root)) {
+            (Some(l), Some(r)) => cache.is_dirty(l) && cache.is_dirty(r),
+            _ => false,
+        };
+        if both_halves {
+            let mut cells = cache.cells.to_flat();
+            refresh_flat(
+                &nodes,
+                root,
+                0,
+                &mut cells,
+                crate::parallel::threads(limit),
+                &mut Vec::new(),
+            );
+            cache.cells = NodeArray::from_vec(cache.hash_len + 1, STALE, cells);
+        } else {
+            refresh_in_place(&nodes, cache, root, &mut Vec::new());
+        }
     }
 
     /// The tree hash of the root (§7.8), as carried in `GroupContext.tree_hash`.

@@ -1,5 +1,7 @@
 //! The ratchet tree (RFC 9420 §4, §7) and its array representation (Appendix C).
+mod array;
 pub mod hashes;
+mod key_index;
 pub mod math;
 pub mod ratchet_tree;
 pub mod treekem;

@@ -2,20 +2,24 @@
 //!
 //! Storage is split by node kind rather than kept as one array of an enum: leaf `i` is
 //! `leaves[i]` and parent node `2i + 1` is `parents[i]`, each an `Option<Arc<_>>` (8 bytes when
-//! blank, and a clone of the tree for a staged commit copies pointers, not keys and
-//! credentials). Tree hashes live in a flat per-node cache that is refreshed lazily, path by
-//! path ([`super::hashes`]).
+//! blank). Both arrays, the per-node tree-hash cache ([`super::hashes`]) and the key indexes
+//! are copy-on-write (`tree/array.rs`): the tree a commit is staged on shares everything
+//! with the group's tree except the O(log N) nodes the commit changes, and merging it is a
+//! move.
 //!
 //! The tree always has a power-of-two number of leaves (§7.7). Nothing here panics on an
 //! untrusted tree: every index from the wire or from a caller is range-checked.
 
+use super::array::NodeArray;
 use super::hashes::HashCache;
+use super::key_index::KeyIndex;
 use super::math;
 use crate::codec::{write_vec_with, Encode};
 use crate::crypto::Suite;
 use crate::error::{Error, Result, Rule};
 use crate::messages::{CredentialType, LeafNode, Node, ParentNode, RatchetTreeWire};
 use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 /// Leaf indices are `u32` on the wire; node indices are `2 * leaf`, so leaves stop at 2^31.
@@ -35,9 +39,9 @@ pub enum NodeRef<'a> {
 pub struct RatchetTree {
     pub(super) suite: Suite,
     /// Leaf `i` at index `i`; the length is the (power-of-two) leaf count.
-    pub(super) leaves: Vec<Option<Arc<LeafNode>>>,
+    pub(super) leaves: NodeArray<Option<Arc<LeafNode>>>,
     /// Parent node `2i + 1` at index `i`; always one shorter than `leaves`.
-    pub(super) parents: Vec<Option<Arc<ParentNode>>>,
+    pub(super) parents: NodeArray<Option<Arc<ParentNode>>>,
     /// Per-node tree hashes and their dirty flags.
     pub(super) hashes: HashCache,
     /// No blank leaf lies below this index, so the search for the leftmost blank leaf
@@ -50,6 +54,8 @@ pub struct RatchetTree {
     /// Credential types in use and listed, so §7.3's "every member supports every type in
     /// use" is O(1) per new leaf instead of a pass over the members.
     credentials: CredentialCensus,
+    /// At most this many threads hash or validate the tree (`None`: every core).
+    max_threads: Option<NonZeroUsize>,
 }
 
 /// Per credential type, how many members use it and how many list it in their
@@ -85,71 +91,19 @@ impl CredentialCensus {
     }
 }
 
-/// A hash index from public keys to node or leaf indices, storing 64-bit keyed fingerprints
-/// instead of copies of the keys. Fingerprints that are already taken (a collision, or the
-/// same key twice in a tree that validation will reject) go to a spill list; lookups always
-/// confirm a candidate against the tree, so the index can never make two keys equal.
-#[derive(Debug, Clone, Default)]
-struct KeyIndex {
-    hasher: std::collections::hash_map::RandomState,
-    slots: std::collections::HashMap<u64, u32>,
-    spill: Vec<(u64, u32)>,
-}
-
-impl KeyIndex {
-    fn fingerprint(&self, key: &[u8]) -> u64 {
-        use std::hash::BuildHasher;
-        self.hasher.hash_one(key)
-    }
-
-    fn insert(&mut self, key: &[u8], at: u32) {
-        let f = self.fingerprint(key);
-        if let Some(taken) = self.slots.insert(f, at) {
-            // Keep the earlier entry in the slot; the newcomer spills.
-            self.slots.insert(f, taken);
-            self.spill.push((f, at));
-        }
-    }
-
-    fn remove(&mut self, key: &[u8], at: u32) {
-        let f = self.fingerprint(key);
-        if self.slots.get(&f) == Some(&at) {
-            self.slots.remove(&f);
-            if let Some(i) = self.spill.iter().position(|&(g, _)| g == f) {
-                let (_, next) = self.spill.swap_remove(i);
-                self.slots.insert(f, next);
-            }
-        } else if let Some(i) = self.spill.iter().position(|&e| e == (f, at)) {
-            self.spill.swap_remove(i);
-        }
-    }
-
-    /// Indices that may hold `key`, to be confirmed by the caller.
-    fn candidates(&self, key: &[u8]) -> impl Iterator<Item = u32> + '_ {
-        let f = self.fingerprint(key);
-        let spilled = self.spill.iter().filter(move |e| e.0 == f).map(|e| e.1);
-        self.slots.get(&f).copied().into_iter().chain(spilled)
-    }
-
-    fn memory_bytes(&self) -> usize {
-        // hashbrown: one control byte per bucket beside each (u64, u32) entry.
-        self.slots.capacity() * (core::mem::size_of::<(u64, u32)>() + 1)
-            + self.spill.capacity() * core::mem::size_of::<(u64, u32)>()
-    }
-}
-
 impl RatchetTree {
     /// A one-member tree, as created by the group's founder (§11).
     pub fn new(suite: Suite, leaf: LeafNode) -> Self {
         let mut tree = RatchetTree {
             suite,
-            leaves: vec![None],
-            parents: Vec::new(),
+            leaves: NodeArray::filled(1, None, 1),
+            parents: NodeArray::new(1, None),
             hashes: HashCache::new(suite.hash_len(), 1),
             blank_hint: 0,
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
+            max_threads: None,
         };
         tree.put_leaf(0, Some(Arc::new(leaf)));
         tree.blank_hint = 1;
@@ -173,26 +127,32 @@ impl RatchetTree {
         }
         let mut leaves = Vec::with_capacity(n_leaves);
         let mut parents = Vec::with_capacity(n_leaves - 1);
+        let mut blank_hint = None;
         for (i, node) in nodes.into_iter().enumerate() {
             match (i % 2 == 0, node) {
-                (true, None) => leaves.push(None),
+                (true, None) => {
+                    blank_hint.get_or_insert(leaves.len());
+                    leaves.push(None)
+                }
                 (true, Some(Node::Leaf(leaf))) => leaves.push(Some(Arc::from(leaf))),
                 (false, None) => parents.push(None),
                 (false, Some(Node::Parent(parent))) => parents.push(Some(Arc::from(parent))),
                 _ => return Err(Rule::NodeTypeMismatch.into()),
             }
         }
+        let blank_hint = blank_hint.unwrap_or(leaves.len());
         leaves.resize(n_leaves, None);
         parents.resize(n_leaves - 1, None);
         let mut tree = RatchetTree {
             suite,
             hashes: HashCache::new(suite.hash_len(), leaves.len()),
-            leaves,
-            parents,
-            blank_hint: 0,
+            leaves: NodeArray::from_vec(1, None, leaves),
+            parents: NodeArray::from_vec(1, None, parents),
+            blank_hint,
             encryption_keys: KeyIndex::default(),
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
+            max_threads: None,
         };
         tree.index_all();
         Ok(tree)
@@ -232,6 +192,17 @@ impl RatchetTree {
             }
         });
         out
+    }
+
+    /// Bound the threads that hashing and validating this tree (and its copies) use;
+    /// `None` uses every core.
+    pub fn set_max_threads(&mut self, limit: Option<NonZeroUsize>) {
+        self.max_threads = limit;
+    }
+
+    /// The thread bound set by [`Self::set_max_threads`].
+    pub fn max_threads(&self) -> Option<NonZeroUsize> {
+        self.max_threads
     }
 
     /// The cipher suite whose hash the tree hashes use.
@@ -284,7 +255,7 @@ impl RatchetTree {
     /// The occupied leaves, as `(leaf_index, leaf)` in index order.
     pub fn members(&self) -> impl Iterator<Item = (u32, &LeafNode)> + '_ {
         self.leaves
-            .iter()
+            .elements()
             .enumerate()
             .filter_map(|(i, l)| Some((i as u32, l.as_deref()?)))
     }
@@ -292,23 +263,22 @@ impl RatchetTree {
     /// The non-blank parent nodes, as `(node_index, parent)` in index order.
     pub fn parent_nodes(&self) -> impl Iterator<Item = (u32, &ParentNode)> + '_ {
         self.parents
-            .iter()
+            .elements()
             .enumerate()
             .filter_map(|(i, p)| Some((2 * i as u32 + 1, p.as_deref()?)))
     }
 
-    /// The number of occupied leaves.
+    /// The number of occupied leaves: O(1), the census counts them.
     pub fn member_count(&self) -> usize {
-        self.leaves.iter().filter(|l| l.is_some()).count()
+        self.credentials.members as usize
     }
 
     /// The leftmost blank leaf, where the next Add goes (§12.1.1), if any.
     pub fn leftmost_blank_leaf(&self) -> Option<u32> {
         let start = self.blank_hint.min(self.leaves.len());
-        self.leaves[start..]
-            .iter()
-            .position(Option::is_none)
-            .map(|i| (start + i) as u32)
+        self.leaves
+            .find_from(start, |l| l[0].is_none())
+            .map(|i| i as u32)
     }
 
     /// The direct path of leaf `leaf_index` (§4.1.2): node indices from its parent to the root.
@@ -504,8 +474,8 @@ impl RatchetTree {
         if n >= MAX_LEAVES {
             return Err(Error::Unsupported("ratchet tree larger than 2^31 leaves"));
         }
-        self.leaves.resize(2 * n, None);
-        self.parents.resize(2 * n - 1, None);
+        self.leaves.resize(2 * n);
+        self.parents.resize(2 * n - 1);
         self.hashes.resize(2 * n);
         Ok(())
     }
@@ -513,7 +483,7 @@ impl RatchetTree {
     /// Halve the tree while its right subtree has no non-blank leaf (§7.7, §12.1.3): the
     /// result has `2^d` leaves for the smallest `d` with `2^d` > the rightmost member.
     fn truncate(&mut self) {
-        let keep = match self.leaves.iter().rposition(Option::is_some) {
+        let keep = match self.leaves.rfind(|l| l[0].is_some()) {
             Some(last) => (last + 1).next_power_of_two(),
             None => 1,
         };
@@ -522,8 +492,8 @@ impl RatchetTree {
             for i in keep - 1..self.parents.len() {
                 self.put_parent(2 * i as u32 + 1, None);
             }
-            self.leaves.truncate(keep);
-            self.parents.truncate(keep - 1);
+            self.leaves.resize(keep);
+            self.parents.resize(keep - 1);
             self.hashes.resize(keep);
             self.blank_hint = self.blank_hint.min(keep);
         }
@@ -531,11 +501,11 @@ impl RatchetTree {
 
     /// Store `leaf` at `leaf_index` (in range), keeping the key indexes in step.
     fn put_leaf(&mut self, leaf_index: u32, leaf: Option<Arc<LeafNode>>) {
-        let Some(slot) = self.leaves.get_mut(leaf_index as usize) else {
+        let Some(old) = self.leaves.get(leaf_index as usize) else {
             return;
         };
         let node = math::leaf_to_node(leaf_index);
-        if let Some(old) = slot.take() {
+        if let Some(old) = old.clone() {
             self.encryption_keys.remove(&old.encryption_key, node);
             self.signature_keys.remove(&old.signature_key, leaf_index);
             self.credentials.count(&old, false);
@@ -545,21 +515,21 @@ impl RatchetTree {
             self.signature_keys.insert(&new.signature_key, leaf_index);
             self.credentials.count(new, true);
         }
-        *slot = leaf;
+        self.leaves.set(leaf_index as usize, leaf);
     }
 
     /// Store `parent` at odd node index `x` (in range), keeping the key index in step.
     fn put_parent(&mut self, x: u32, parent: Option<Arc<ParentNode>>) {
-        let Some(slot) = self.parents.get_mut((x / 2) as usize) else {
+        let Some(old) = self.parents.get((x / 2) as usize) else {
             return;
         };
-        if let Some(old) = slot.take() {
+        if let Some(old) = old.clone() {
             self.encryption_keys.remove(&old.encryption_key, x);
         }
         if let Some(new) = &parent {
             self.encryption_keys.insert(&new.encryption_key, x);
         }
-        *slot = parent;
+        self.parents.set((x / 2) as usize, parent);
     }
 
     /// Build both key indexes and the credential census from scratch (after loading).
@@ -578,6 +548,13 @@ impl RatchetTree {
         }
         self.encryption_keys = enc;
         self.signature_keys = sig;
+    }
+
+    /// Fold the key indexes' overlays back into their tables where no other copy of the
+    /// tree shares them (after a staged tree has replaced the one it was cloned from).
+    pub(crate) fn compact(&mut self) {
+        self.encryption_keys.compact();
+        self.signature_keys.compact();
     }
 
     /// The credential types the members use (§7.3), each once.
@@ -613,15 +590,10 @@ impl RatchetTree {
 
     /// The highest non-blank node index, if any.
     fn last_non_blank(&self) -> Option<u32> {
-        let leaf = self
-            .leaves
-            .iter()
-            .rposition(Option::is_some)
-            .map(|i| 2 * i as u32);
+        let leaf = self.leaves.rfind(|l| l[0].is_some()).map(|i| 2 * i as u32);
         let parent = self
             .parents
-            .iter()
-            .rposition(Option::is_some)
+            .rfind(|p| p[0].is_some())
             .map(|i| 2 * i as u32 + 1);
         leaf.max(parent)
     }
@@ -672,8 +644,8 @@ impl RatchetTree {
                 + p.unmerged_leaves.capacity() * 4
         };
         size_of::<Self>()
-            + self.leaves.capacity() * size_of::<Option<Arc<LeafNode>>>()
-            + self.parents.capacity() * size_of::<Option<Arc<ParentNode>>>()
+            + self.leaves.memory_bytes()
+            + self.parents.memory_bytes()
             + self.members().map(|(_, l)| leaf_heap(l)).sum::<usize>()
             + self
                 .parent_nodes()

@@ -23,9 +23,17 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 /// verification ~25 µs).
 const MIN_LEAVES_PER_THREAD: usize = 16;
 
-/// Leaves a signature thread takes at a time: small enough to balance the cores, large
-/// enough that the shared counter is touched once per ~1 ms of work.
+/// Most leaves a signature thread takes at a time: large enough that the shared counter is
+/// touched once per ~1 ms of work. Small trees use smaller blocks (see
+/// `signature_block`), else one thread takes every signature of a 32-leaf tree.
 const SIGNATURE_BLOCK: usize = 32;
+
+/// Leaves per block for `n` leaves on `threads` threads: at least ~8 blocks per thread, so
+/// that a thread that started late (this one runs the structural checks first) still
+/// finds work, and at most [`SIGNATURE_BLOCK`].
+pub(super) fn signature_block(n: usize, threads: usize) -> usize {
+    (n / (8 * threads.max(1))).clamp(1, SIGNATURE_BLOCK)
+}
 
 /// The application's credential check (§5.3.1): given a leaf index and its leaf node,
 /// whether the Authentication Service accepts the credential for that signature key.
@@ -305,17 +313,18 @@ impl RatchetTree {
         let n = self.leaves.len();
         let threads = match n / MIN_LEAVES_PER_THREAD {
             0 | 1 => 1,
-            enough => crate::parallel::cores().min(enough),
+            enough => crate::parallel::threads(self.max_threads()).min(enough),
         };
+        let block = signature_block(n, threads);
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let work = || {
             while !failed.load(Ordering::Relaxed) {
-                let start = next.fetch_add(SIGNATURE_BLOCK, Ordering::Relaxed);
+                let start = next.fetch_add(block, Ordering::Relaxed);
                 if start >= n {
                     return;
                 }
-                let end = (start + SIGNATURE_BLOCK).min(n);
+                let end = (start + block).min(n);
                 let ok = (start..end).all(|i| match self.leaf(i as u32) {
                     None => true,
                     Some(leaf) => self.leaf_signature_ok(leaf, group_id, i as u32),

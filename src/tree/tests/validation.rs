@@ -121,3 +121,16 @@ fn credential_validator_sees_every_member() {
     b.tree.validate(&ctx).unwrap();
     assert_eq!(seen.load(Ordering::Relaxed), 5);
 }
+
+#[test]
+fn small_trees_split_their_signatures_over_every_thread() {
+    use crate::tree::validation::signature_block;
+    for (n, threads) in [(32usize, 2usize), (64, 2), (128, 4), (1 << 20, 2)] {
+        let block = signature_block(n, threads);
+        // Each thread must be able to take several blocks: with one block for the whole
+        // tree, one thread verifies everything while the other does the structural checks.
+        assert!(n.div_ceil(block) >= 4 * threads, "n={n} block={block}");
+        assert!((1..=32).contains(&block));
+    }
+    assert_eq!(signature_block(3, 2), 1);
+}
