@@ -5,7 +5,7 @@
 mod support;
 
 use cohort::codec::{Bytes, Decode, Encode};
-use cohort::error::{DecodeError, Error, Rule};
+use cohort::error::{DecodeError, Rule};
 use cohort::framing::{Content, MLSMessage, MLSMessageBody};
 use cohort::group::{CommitOptions, GroupConfig, MemoryPskStore, NoPsks, ReceivedMessage};
 use cohort::messages::{
