@@ -17,10 +17,6 @@ fuzz_target!(|body: &[u8]| {
     if let Ok(group) = Group::from_bytes(&blob, None) {
         let saved = group.to_bytes();
         let restored = Group::from_bytes(&saved, None).expect("a saved state restores");
-        assert_eq!(
-            &restored.to_bytes()[..],
-            &saved[..],
-            "save/restore is stable"
-        );
+        assert_eq!(&restored.to_bytes()[..], &saved[..], "save/restore is stable");
     }
 });
