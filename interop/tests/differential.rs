@@ -61,6 +61,28 @@ fn both_accept_the_ietf_encodings() {
     assert_eq!(n, 32, "4 cases x (7 messages + 1 tree)");
 }
 
+/// A leaf index of 2^24 or more (here a GroupInfo's signer) is well-formed (`uint32`,
+/// §12.4.3) and Cohort decodes it; mls-rs refuses it at decode (an implementation bound).
+/// Cohort refuses such a GroupInfo when verifying it: the signer must be a leaf of the
+/// tree (§12.4.3.1).
+#[test]
+fn large_leaf_indices_are_an_mls_rs_decode_bound() {
+    let group_info = |signer: u32| {
+        let mut b = hex::decode("0001000100000000000000000f0000000000").unwrap();
+        b.extend(signer.to_be_bytes());
+        b.extend([1, 0]);
+        b
+    };
+    assert_eq!(
+        compare(Kind::Body(4), &group_info(0x00ff_ffff)),
+        Outcome::Agree { accepted: true }
+    );
+    assert!(matches!(
+        compare(Kind::Body(4), &group_info(0x0100_0000)),
+        Outcome::Explained(why) if why.contains("§12.4.3")
+    ));
+}
+
 /// Truncations and trailing bytes: both refuse (§2.1: an encoding is exactly its struct).
 #[test]
 fn both_refuse_truncated_and_extended_encodings() {

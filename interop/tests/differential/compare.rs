@@ -121,8 +121,67 @@ pub fn compare(kind: Kind, bytes: &[u8]) -> Outcome {
             Some(why) => Outcome::Explained(why),
             None => Outcome::Disagree(format!("Cohort refuses ({e:?}), mls-rs accepts")),
         },
-        (Ok(_), Err(e)) => Outcome::Disagree(format!("mls-rs refuses ({e}), Cohort accepts")),
+        (Ok(_), Err(e)) => match max_leaf_index(kind, &input) {
+            Some(i) if i >= MLS_RS_LEAF_BOUND => Outcome::Explained(
+                "§12.4.3, §7.1: leaf indices are uint32 and any value is well-formed; \
+                 mls-rs bounds them below 2^24 at decode, Cohort refuses an index outside \
+                 the tree where it is used (signer, sender, Remove, unmerged leaf)",
+            ),
+            _ => Outcome::Disagree(format!("mls-rs refuses ({e}), Cohort accepts")),
+        },
     }
+}
+
+/// The smallest leaf index mls-rs refuses to decode (found by the differential target).
+const MLS_RS_LEAF_BOUND: u32 = 1 << 24;
+
+/// The largest leaf index in the clear fields of a Cohort-decoded value: a GroupInfo's
+/// signer, a member sender, a Remove, a parent node's unmerged leaves.
+fn max_leaf_index(kind: Kind, input: &[u8]) -> Option<u32> {
+    use cohort::framing::{Content, MLSMessageBody, Sender};
+    use cohort::messages::{Node, Proposal, ProposalOrRef};
+    let proposal = |p: &Proposal| match p {
+        Proposal::Remove(r) => r.removed,
+        _ => 0,
+    };
+    let tree = |t: &RatchetTreeWire| {
+        t.0.iter()
+            .flatten()
+            .filter_map(|n| match n {
+                Node::Parent(p) => p.unmerged_leaves.iter().max().copied(),
+                Node::Leaf(_) => None,
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    if kind == Kind::RatchetTree {
+        return Some(tree(&RatchetTreeWire::decode_exact(input).ok()?));
+    }
+    let msg = MLSMessage::decode_exact(input).ok()?;
+    Some(match &msg.body {
+        MLSMessageBody::GroupInfo(g) => g.signer,
+        MLSMessageBody::PublicMessage(m) => {
+            let sender = match m.content.sender {
+                Sender::Member(i) => i,
+                _ => 0,
+            };
+            let content = match &m.content.content {
+                Content::Proposal(p) => proposal(p),
+                Content::Commit(c) => c
+                    .proposals
+                    .iter()
+                    .map(|p| match p {
+                        ProposalOrRef::Proposal(p) => proposal(p),
+                        ProposalOrRef::Reference(_) => 0,
+                    })
+                    .max()
+                    .unwrap_or(0),
+                Content::Application(_) => 0,
+            };
+            sender.max(content)
+        }
+        _ => 0,
+    })
 }
 
 /// Lower-case hex, for messages and the corpus.
