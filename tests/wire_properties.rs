@@ -221,7 +221,7 @@ fn content() -> impl Strategy<Value = Content> {
 fn framed_content() -> impl Strategy<Value = FramedContent> {
     (bytes(16), any::<u64>(), sender(), bytes(24), content()).prop_map(
         |(group_id, epoch, sender, authenticated_data, content)| FramedContent {
-            group_id: group_id,
+            group_id,
             epoch,
             sender,
             authenticated_data,
