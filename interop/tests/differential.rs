@@ -83,6 +83,21 @@ fn large_leaf_indices_are_an_mls_rs_decode_bound() {
     ));
 }
 
+/// Found by the differential target: mls-rs decodes a ratchet tree followed by more
+/// bytes; Cohort refuses them (the extension's data is exactly the vector, §12.4.3.3).
+#[test]
+fn bytes_after_a_ratchet_tree_are_refused() {
+    let (kind, data, _) = entries()
+        .find(|e| e.2 == "ratchet_tree.bytes_after")
+        .expect("in the corpus");
+    assert!(matches!(
+        compare(kind, &data),
+        Outcome::Explained(why) if why.contains("§12.4.3.3")
+    ));
+    let tree = &data[..data.len() - 1];
+    assert_eq!(compare(kind, tree), Outcome::Agree { accepted: true });
+}
+
 /// Truncations and trailing bytes: both refuse (§2.1: an encoding is exactly its struct).
 #[test]
 fn both_refuse_truncated_and_extended_encodings() {

@@ -117,6 +117,14 @@ pub fn compare(kind: Kind, bytes: &[u8]) -> Outcome {
             }
         }
         (Err(_), Err(_)) => Outcome::Agree { accepted: false },
+        (Err(DecodeError::TrailingBytes), Ok(_)) if kind == Kind::RatchetTree => {
+            Outcome::Explained(
+                "§12.4.3.3, §13.4: the ratchet_tree extension's data is one \
+                 `ratchet_tree<V>` vector; bytes after it belong to no field (mls-rs's \
+                 ExportedTree::from_bytes ignores them; its MlsMessage::from_bytes refuses \
+                 them, as Cohort does everywhere)",
+            )
+        }
         (Err(e), Ok(_)) => match cohort_stricter(e) {
             Some(why) => Outcome::Explained(why),
             None => Outcome::Disagree(format!("Cohort refuses ({e:?}), mls-rs accepts")),

@@ -77,6 +77,7 @@ def main():
     put(4, varint(n + 1) + inner + b"\x00", "ratchet_tree.trailing_blank")
     put(4, varint(n) + b"\x02" + inner[1:], "ratchet_tree.presence_2")
     put(4, b"\x00", "ratchet_tree.empty")
+    put(4, tree + b"\x00", "ratchet_tree.bytes_after")
     with open(os.path.join(HERE, "corpus.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"{len(lines)} entries")
