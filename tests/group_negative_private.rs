@@ -138,3 +138,14 @@ fn s9_1_generation_too_far_changes_nothing() {
     }
     expect_rule(&mut t.bob, &msgs[0], &NoPsks, Rule::GenerationConsumed);
 }
+
+/// The helper itself: a call that changes the group and then fails is caught.
+#[test]
+#[should_panic(expected = "changed the persisted state")]
+fn the_helper_sees_a_change_before_an_error() {
+    let mut t = trio();
+    assert_rejected_unchanged(&mut t.bob, Rule::ContentSignature, |g| {
+        g.send_application(b"moves the ratchet", b"")?;
+        Err::<(), _>(cohort::error::Error::Invalid(Rule::ContentSignature))
+    });
+}
