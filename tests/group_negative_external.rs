@@ -167,18 +167,18 @@ fn s12_2_resync_removing_another_client() {
     );
     // The joiner's own API refuses it with the default policy.
     let gi = t.alice.group_info().unwrap();
-    let err = Group::join_external(
-        &gi,
-        cred("frank"),
-        signer(),
-        &NoPsks,
-        ExternalCommitOptions {
-            resync_remove: Some(1),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ResyncCredentialMismatch));
+    assert_join_rejected(&[], Rule::ResyncCredentialMismatch, || {
+        Group::join_external(
+            &gi,
+            cred("frank"),
+            signer(),
+            &NoPsks,
+            ExternalCommitOptions {
+                resync_remove: Some(1),
+                ..Default::default()
+            },
+        )
+    });
 }
 
 /// §12.4.3.2: a GroupInfo for external joins must carry `external_pub`, and its
@@ -191,17 +191,15 @@ fn s12_4_3_2_group_info_checks() {
     };
     let mut bad = (*gi).clone();
     bad.signature.0[0] ^= 1;
-    let err =
+    assert_join_rejected(&[], Rule::GroupInfoSignature, || {
         Group::join_external_group_info(&bad, cred("f"), signer(), &NoPsks, Default::default())
-            .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::GroupInfoSignature));
+    });
     let mut no_pub = (*gi).clone();
     no_pub.extensions.remove(ExtensionType::EXTERNAL_PUB);
     sign_group_info(&suite(), &mut no_pub, &t.signers[0]).unwrap();
-    let err =
+    assert_join_rejected(&[], Rule::ExternalPubMissing, || {
         Group::join_external_group_info(&no_pub, cred("f"), signer(), &NoPsks, Default::default())
-            .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ExternalPubMissing));
+    });
 }
 
 fn reject_mallory() -> GroupConfig {
@@ -225,17 +223,18 @@ fn s5_3_1_credential_rejected_in_a_welcome_tree() {
     let mallory = key_package("mallory");
     let bob = key_package("bob");
     let out = alice.commit(adding([&mallory, &bob]), &NoPsks).unwrap();
-    let err = Group::join(
-        &out.welcome.unwrap(),
-        &bob,
-        &NoPsks,
-        JoinOptions {
-            config: reject_mallory(),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::CredentialRejected));
+    let welcome = out.welcome.unwrap();
+    assert_join_rejected(&[], Rule::CredentialRejected, || {
+        Group::join(
+            &welcome,
+            &bob,
+            &NoPsks,
+            JoinOptions {
+                config: reject_mallory(),
+                ..Default::default()
+            },
+        )
+    });
 }
 
 /// §5.3.1: the credential check runs on a commit's path leaf (here Bob's new leaf names
@@ -394,38 +393,35 @@ fn s12_4_3_1_branch_checks() {
     let t = trio();
     let (_, welcome, bob_kp) = branch(&t, &[], GroupConfig::default());
     // Without the resumed group, the join cannot check anything.
-    assert!(matches!(
-        Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default()),
-        Err(Error::Misuse(_))
-    ));
+    let misuse = Expected::Matches("Misuse", |e| matches!(e, Error::Misuse(_)));
+    assert_join_rejected(&[], misuse, || {
+        Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default())
+    });
     // Another group as "resumed", with the right PSK available from the store.
     let other = create(b"other", "bob", GroupOptions::default());
     let mut store = MemoryPskStore::default();
     store.insert_resumption_psks(&t.bob);
-    let err = Group::join(
-        &welcome,
-        &bob_kp,
-        &store,
-        JoinOptions {
-            resumed_group: Some(&other),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ResumptionMismatch));
+    assert_join_rejected(&[&other], Rule::ResumptionMismatch, || {
+        Group::join(
+            &welcome,
+            &bob_kp,
+            &store,
+            JoinOptions {
+                resumed_group: Some(&other),
+                ..Default::default()
+            },
+        )
+    });
 
     // A branch that brings in an outsider: Alice's lax policy builds it, Bob refuses it.
     let zed = key_package("zed");
-    assert_eq!(
-        t.alice
-            .branch(
-                b"b2".to_vec(),
-                vec![zed.key_package.clone()],
-                GroupOptions::default()
-            )
-            .unwrap_err(),
-        Error::Invalid(Rule::ResumptionMembership)
-    );
+    assert_join_rejected(&[&t.alice], Rule::ResumptionMembership, || {
+        t.alice.branch(
+            b"b2".to_vec(),
+            vec![zed.key_package.clone()],
+            GroupOptions::default(),
+        )
+    });
     let mut lax = t.alice.clone();
     lax.set_config(GroupConfig::default().with_validator(AnyoneIsAnyone));
     let lax_trio = Trio {
@@ -435,17 +431,17 @@ fn s12_4_3_1_branch_checks() {
         signers: t.signers.clone(),
     };
     let (_, welcome, bob_kp) = branch(&lax_trio, &[&zed], GroupConfig::default());
-    let err = Group::join(
-        &welcome,
-        &bob_kp,
-        &NoPsks,
-        JoinOptions {
-            resumed_group: Some(&t.bob),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ResumptionMembership));
+    assert_join_rejected(&[&t.bob], Rule::ResumptionMembership, || {
+        Group::join(
+            &welcome,
+            &bob_kp,
+            &NoPsks,
+            JoinOptions {
+                resumed_group: Some(&t.bob),
+                ..Default::default()
+            },
+        )
+    });
 }
 
 /// §12.4.3.1: a reinit Welcome needs the resumed group's last commit to be the ReInit.
@@ -489,17 +485,17 @@ fn s12_4_3_1_reinit_checks() {
     // Bob's state from before the ReInit commit knows no ReInit (and no such PSK).
     let mut store = MemoryPskStore::default();
     store.insert_resumption_psks(&t.bob);
-    let err = Group::join(
-        &welcome,
-        &bob_kp,
-        &store,
-        JoinOptions {
-            resumed_group: Some(&bob_before),
-            ..Default::default()
-        },
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ResumptionMismatch));
+    assert_join_rejected(&[&bob_before], Rule::ResumptionMismatch, || {
+        Group::join(
+            &welcome,
+            &bob_kp,
+            &store,
+            JoinOptions {
+                resumed_group: Some(&bob_before),
+                ..Default::default()
+            },
+        )
+    });
     // With the right state it works.
     let joined = Group::join(
         &welcome,
@@ -513,16 +509,13 @@ fn s12_4_3_1_reinit_checks() {
     .unwrap();
     assert_eq!(joined.epoch(), 1);
     // Reinit without every old member is refused by its creator.
-    assert_eq!(
-        t.alice
-            .reinit(
-                signer(),
-                vec![bob_kp.key_package.clone()],
-                GroupOptions::default()
-            )
-            .unwrap_err(),
-        Error::Invalid(Rule::ResumptionMembership)
-    );
+    assert_join_rejected(&[&t.alice], Rule::ResumptionMembership, || {
+        t.alice.reinit(
+            signer(),
+            vec![bob_kp.key_package.clone()],
+            GroupOptions::default(),
+        )
+    });
 }
 
 /// A validator type used as a shared handle.
@@ -538,15 +531,15 @@ fn s7_3_external_joiner_reusing_a_signature_key() {
     let mut t = trio();
     let gi = t.alice.group_info().unwrap();
     // Frank's own client refuses to build it ...
-    let err = Group::join_external(
-        &gi,
-        cred("frank"),
-        t.signers[1].clone(),
-        &NoPsks,
-        Default::default(),
-    )
-    .unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::DuplicateSignatureKey));
+    assert_join_rejected(&[], Rule::DuplicateSignatureKey, || {
+        Group::join_external(
+            &gi,
+            cred("frank"),
+            t.signers[1].clone(),
+            &NoPsks,
+            Default::default(),
+        )
+    });
     // ... so it is forged: Frank's commit with Bob's key in the path leaf, all re-signed.
     let (_, commit, _) = frank_joins(&t, ExternalCommitOptions::default());
     let bob_key = t.signers[1].clone();
@@ -633,11 +626,13 @@ fn s12_4_3_1_resumption_psk_count_and_epoch() {
         vec![id.clone(), id.clone()],
         vec![value.clone(), value.clone()],
     );
-    let err = Group::join(&two, &kp, &NoPsks, options()).unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::MultipleResumptionPsks));
+    assert_join_rejected(&[&t.bob], Rule::MultipleResumptionPsks, || {
+        Group::join(&two, &kp, &NoPsks, options())
+    });
     let one = hand_made_welcome(&gi, &kp, vec![id], vec![value]);
-    let err = Group::join(&one, &kp, &NoPsks, options()).unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::ResumptionEpoch));
+    assert_join_rejected(&[&t.bob], Rule::ResumptionEpoch, || {
+        Group::join(&one, &kp, &NoPsks, options())
+    });
 }
 
 /// §5.3.1: the credential check runs on Update leaves (Carol's Update names Mallory).

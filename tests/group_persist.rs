@@ -56,10 +56,7 @@ fn a_message_read_before_persisting_cannot_be_read_after_restoring() {
         ReceivedMessage::Application { .. }
     ));
     let mut restored = restore(&bob);
-    assert_eq!(
-        restored.process_message(m, &NoPsks).unwrap_err(),
-        Error::Invalid(Rule::GenerationConsumed)
-    );
+    expect_rule(&mut restored, &m, &NoPsks, Rule::GenerationConsumed);
     // A message not yet read before persisting still decrypts after restoring.
     let unread = alice.send_application(b"later", b"").unwrap();
     let mut restored = restore(&bob);
@@ -73,26 +70,21 @@ fn a_message_read_before_persisting_cannot_be_read_after_restoring() {
 fn truncated_or_corrupted_state_is_a_typed_error() {
     let [alice, _, _] = three(b"persist");
     let blob = alice.to_bytes();
+    let decode = || Expected::Matches("a decode error", |e| matches!(e, Error::Decode(_)));
     for len in 0..blob.len() {
-        let err = Group::from_bytes(&blob[..len], None).unwrap_err();
-        assert!(matches!(err, Error::Decode(_)), "length {len}: {err:?}");
+        assert_join_rejected(&[], decode(), || Group::from_bytes(&blob[..len], None));
     }
     for i in 0..blob.len() {
         let mut bad = blob.to_vec();
         bad[i] ^= 0x01;
-        let err = Group::from_bytes(&bad, None).unwrap_err();
-        assert!(matches!(err, Error::Decode(_)), "byte {i}: {err:?}");
+        assert_join_rejected(&[], decode(), || Group::from_bytes(&bad, None));
     }
     let mut longer = blob.to_vec();
     longer.push(0);
-    assert!(matches!(
-        Group::from_bytes(&longer, None),
-        Err(Error::Decode(_))
-    ));
-    assert_eq!(
-        Group::from_bytes(b"", None).unwrap_err(),
-        Error::Decode(DecodeError::UnexpectedEnd)
-    );
+    assert_join_rejected(&[], decode(), || Group::from_bytes(&longer, None));
+    assert_join_rejected(&[], Error::Decode(DecodeError::UnexpectedEnd), || {
+        Group::from_bytes(b"", None)
+    });
 }
 
 #[test]
@@ -103,10 +95,8 @@ fn a_consistent_blob_of_another_version_is_unsupported() {
     blob[9] ^= 0x80; // another version, right after the 8-byte magic
     let sum = suite().hash(&blob[..body_end]);
     blob[body_end..].copy_from_slice(&sum);
-    assert!(matches!(
-        Group::from_bytes(&blob, None),
-        Err(Error::Unsupported(_))
-    ));
+    let unsupported = Expected::Matches("Unsupported", |e| matches!(e, Error::Unsupported(_)));
+    assert_join_rejected(&[], unsupported, || Group::from_bytes(&blob, None));
 }
 
 #[test]

@@ -413,10 +413,8 @@ fn full_lifecycle() {
         assert_eq!(g.pending_reinit(), Some(&reinit));
         assert!(!g.is_active());
     }
-    assert!(matches!(
-        alice.send_application(b"too late", b""),
-        Err(Error::Misuse(_))
-    ));
+    let misuse = Expected::Matches("Misuse", |e| matches!(e, Error::Misuse(_)));
+    assert_rejected_unchanged(&mut alice, misuse, |g| g.send_application(b"too late", b""));
     let new_suite = Suite::new(new_suite_id).unwrap();
     let kps: Vec<_> = ["alice", "bob", "frank"]
         .iter()
@@ -447,8 +445,9 @@ fn full_lifecycle() {
     assert_agree(&[&carol_r, &alice_r, &bob_r, &frank_r]);
 
     // A reinit Welcome checked against the wrong old group is refused (§12.4.3.1).
-    let err = Group::join(&welcome, &kps[0], &psks, resumed(&alice_b)).unwrap_err();
-    assert_eq!(err, Error::Invalid(Rule::PskNotFound));
+    assert_join_rejected(&[&alice_b], Rule::PskNotFound, || {
+        Group::join(&welcome, &kps[0], &psks, resumed(&alice_b))
+    });
 }
 
 #[test]
@@ -465,10 +464,7 @@ fn concurrent_commits_the_loser_retries() {
     assert!(!bob.has_pending_commit());
     assert_agree(&[&alice, &bob, &carol]);
     // Bob's stale commit is for an old epoch now.
-    assert_eq!(
-        carol.process_message(b.commit, &NoPsks).unwrap_err(),
-        Error::Invalid(Rule::WrongGroupOrEpoch)
-    );
+    expect_rule(&mut carol, &b.commit, &NoPsks, Rule::WrongGroupOrEpoch);
 
     // Bob retries in the new epoch and wins.
     let b = bob.commit(CommitOptions::default(), &NoPsks).unwrap();

@@ -18,5 +18,5 @@ pub use message::{
     MLSMessage, MLSMessageBody, PrivateContentAAD, PrivateMessage, PrivateMessageContent,
     PublicMessage, SenderData, SenderDataAAD,
 };
-pub use private::{protect_private, unprotect_private, Padding};
+pub use private::{protect_private, unprotect_private, unprotect_private_staged, Padding};
 pub use public::{protect_public, sign_content, unprotect_public, VerifiedContent};

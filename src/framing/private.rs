@@ -12,7 +12,7 @@ use crate::crypto::{Secret, Suite};
 use crate::error::{CryptoError, Error, Result, Rule};
 use crate::messages::GroupContext;
 use crate::schedule::secret_tree::sender_data_key_nonce;
-use crate::schedule::{RatchetKind, SecretTree};
+use crate::schedule::{RatchetKind, SecretTree, StagedKey};
 use zeroize::Zeroizing;
 
 /// How many zero bytes to append to a PrivateMessageContent (§6.3.1).
@@ -173,17 +173,9 @@ pub(super) fn protect_private_with_guard(
     })
 }
 
-/// Decrypt and check a PrivateMessage against the group's current epoch (§6.3).
-///
-/// In order: group id and epoch ([`Rule::WrongGroupOrEpoch`]); sender data decryption
-/// ([`Rule::SenderDataDecryption`]); the sender's leaf is in the tree
-/// ([`Rule::LeafOutOfRange`]) and non-blank, i.e. `member_key` knows it
-/// ([`Rule::UnknownSender`], §6.3.2); the generation is within the secret tree's forward
-/// window and unused ([`Rule::GenerationTooFar`], [`Rule::GenerationConsumed`]); content
-/// decryption under the AAD that binds the header's content type
-/// ([`Rule::ContentDecryption`]); all-zero padding ([`Rule::NonZeroPadding`]); then the
-/// signature ([`Rule::ContentSignature`]). The generation's key is deleted from `tree` once
-/// taken, so a replayed message fails with [`Rule::GenerationConsumed`].
+/// Decrypt and check a PrivateMessage against the group's current epoch (§6.3), and delete
+/// the generation's key from `tree` (§9.2): [`unprotect_private_staged`] followed by
+/// [`SecretTree::commit_key`]. A rejected message leaves `tree` unchanged.
 pub fn unprotect_private<'k>(
     suite: &Suite,
     message: &PrivateMessage,
@@ -192,6 +184,39 @@ pub fn unprotect_private<'k>(
     tree: &mut SecretTree,
     member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
 ) -> Result<VerifiedContent> {
+    let (verified, key) = unprotect_private_staged(
+        suite,
+        message,
+        context,
+        sender_data_secret,
+        tree,
+        member_key,
+    )?;
+    tree.commit_key(key);
+    Ok(verified)
+}
+
+/// Decrypt and check a PrivateMessage against the group's current epoch (§6.3) without
+/// changing `tree`: the caller commits the returned key once it accepts the message, so
+/// that neither a copy with a tampered tail nor a message rejected later (by the group's
+/// own checks) can destroy the genuine message's key or move the sender's ratchet.
+///
+/// In order: group id and epoch ([`Rule::WrongGroupOrEpoch`]); sender data decryption
+/// ([`Rule::SenderDataDecryption`]); the sender's leaf is in the tree
+/// ([`Rule::LeafOutOfRange`]) and non-blank, i.e. `member_key` knows it
+/// ([`Rule::UnknownSender`], §6.3.2); the generation is within the secret tree's forward
+/// window and unused ([`Rule::GenerationTooFar`], [`Rule::GenerationConsumed`]); content
+/// decryption under the AAD that binds the header's content type
+/// ([`Rule::ContentDecryption`]); all-zero padding ([`Rule::NonZeroPadding`]); then the
+/// signature ([`Rule::ContentSignature`]).
+pub fn unprotect_private_staged<'k>(
+    suite: &Suite,
+    message: &PrivateMessage,
+    context: &GroupContext,
+    sender_data_secret: &Secret,
+    tree: &SecretTree,
+    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+) -> Result<(VerifiedContent, StagedKey)> {
     check_group_and_epoch(&message.group_id, message.epoch, context)?;
 
     let (sd_key, sd_nonce) = sender_data_key_nonce(suite, sender_data_secret, &message.ciphertext)?;
@@ -205,18 +230,16 @@ pub fn unprotect_private<'k>(
         .map_err(|e| decryption_error(e, Rule::SenderDataDecryption))?;
     let sender_data = SenderData::decode_exact(&sender_data)?;
 
-    // §6.3.2: the leaf must identify a non-blank node. Checked before the secret tree is
-    // touched so that a bad index costs no ratchet state.
+    // §6.3.2: the leaf must identify a non-blank node.
     if sender_data.leaf_index >= tree.n_leaves() {
         return Err(Rule::LeafOutOfRange.into());
     }
     let signature_key = member_key(sender_data.leaf_index).ok_or(Rule::UnknownSender)?;
 
-    // The secret tree bounds the generation (§9.1) before deriving anything. The key is
-    // deleted only once the content decrypts (§9.2), so a copy with a tampered tail cannot
-    // destroy the key of the genuine message.
+    // The secret tree bounds the generation (§9.1) before deriving anything.
     let kind = ratchet_kind(message.content_type);
-    let kn = tree.peek_key(sender_data.leaf_index, kind, sender_data.generation)?;
+    let staged = tree.stage_key(sender_data.leaf_index, kind, sender_data.generation)?;
+    let kn = &staged.key_nonce;
     let nonce = guarded_nonce(&kn.nonce, sender_data.reuse_guard)?;
     // The content type comes from the header and is bound by both AADs, so a header
     // altered in transit fails here rather than selecting another decoding.
@@ -230,7 +253,6 @@ pub fn unprotect_private<'k>(
             )
             .map_err(|e| decryption_error(e, Rule::ContentDecryption))?,
     );
-    tree.consume_key(sender_data.leaf_index, kind, sender_data.generation);
     let PrivateMessageContent { content, auth, .. } =
         PrivateMessageContent::decode_plaintext(&plaintext, message.content_type)?;
 
@@ -247,7 +269,7 @@ pub fn unprotect_private<'k>(
     };
     check_sender_rules(WireFormat::PrivateMessage, &authenticated.content)?;
     verify_signature(suite, &authenticated, context, |_| Some(signature_key))?;
-    Ok(VerifiedContent::checked(authenticated))
+    Ok((VerifiedContent::checked(authenticated), staged))
 }
 
 /// An AEAD authentication failure becomes the receipt rule it breaks; other errors pass.

@@ -12,7 +12,7 @@ use crate::codec::Bytes;
 use crate::crypto::Secret;
 use crate::error::{Error, Result, Rule};
 use crate::framing::{
-    unprotect_private, unprotect_public, Content, MLSMessage, MLSMessageBody, Sender,
+    unprotect_private_staged, unprotect_public, Content, MLSMessage, MLSMessageBody, Sender,
     VerifiedContent,
 };
 use crate::messages::{Commit, GroupContext, LeafNode, Proposal, ProposalOrRef, ReInit};
@@ -134,14 +134,19 @@ impl Group {
                     return self.process_past_epoch_private(&m);
                 }
                 let tree = &self.tree;
-                unprotect_private(
+                let (verified, key) = unprotect_private_staged(
                     &self.suite,
                     &m,
                     &self.context,
                     &self.secrets.sender_data_secret,
-                    &mut self.secret_tree,
+                    &self.secret_tree,
                     |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
-                )?
+                )?;
+                // The key is deleted only once the message is accepted: a rejection
+                // leaves the group as it was.
+                let received = self.process_verified(verified, psks)?;
+                self.secret_tree.commit_key(key);
+                return Ok(received);
             }
             _ => {
                 return Err(Error::Misuse(
@@ -197,8 +202,13 @@ impl Group {
         let deltas: Vec<&[(u32, Option<Bytes>)]> = std::iter::once(&**changed_signature_keys)
             .chain(later.iter().map(|p| p.changed_signature_keys.as_slice()))
             .collect();
+        // The header's content type is bound by both AADs: a handshake message of a past
+        // epoch is refused before anything is decrypted.
+        if m.content_type != crate::framing::ContentType::Application {
+            return Err(Rule::WrongGroupOrEpoch.into());
+        }
         let tree = &self.tree;
-        let verified = unprotect_private(
+        let (verified, key) = unprotect_private_staged(
             &self.suite,
             m,
             context,
@@ -209,12 +219,14 @@ impl Group {
         let content = verified.framed_content();
         match (&content.content, content.sender) {
             (Content::Application(data), Sender::Member(sender)) => {
-                Ok(ReceivedMessage::Application {
+                let received = ReceivedMessage::Application {
                     sender,
                     data: data.to_vec(),
                     authenticated_data: content.authenticated_data.to_vec(),
                     epoch: m.epoch,
-                })
+                };
+                secret_tree.commit_key(key);
+                Ok(received)
             }
             _ => Err(Rule::WrongGroupOrEpoch.into()),
         }

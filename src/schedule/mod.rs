@@ -6,4 +6,4 @@ pub mod secret_tree;
 pub mod transcript;
 
 pub use key_schedule::{EpochSecrets, JoinerSecret};
-pub use secret_tree::{KeyNonce, RatchetKind, SecretTree, SecretTreeConfig};
+pub use secret_tree::{KeyNonce, RatchetKind, SecretTree, SecretTreeConfig, StagedKey};

@@ -82,44 +82,112 @@ impl Ratchet {
         Ok(kn)
     }
 
-    fn get(&mut self, suite: &Suite, generation: u32, cfg: &SecretTreeConfig) -> Result<KeyNonce> {
-        self.peek(suite, generation, cfg)?;
-        self.skipped
-            .remove(&generation)
-            .ok_or(Error::Invalid(Rule::GenerationConsumed))
-    }
-
-    /// Make the key of `generation` available without consuming it: ratchet forward if
-    /// needed, keeping it among the skipped keys until [`Ratchet::consume`].
-    fn peek(&mut self, suite: &Suite, generation: u32, cfg: &SecretTreeConfig) -> Result<KeyNonce> {
+    /// The key of `generation` and how taking it moves this ratchet, computed without
+    /// changing anything: ratchets forward into a copy of the secret when needed, keeping
+    /// only the skipped keys that [`Ratchet::apply`] would not evict at once.
+    fn stage(
+        &self,
+        suite: &Suite,
+        generation: u32,
+        cfg: &SecretTreeConfig,
+    ) -> Result<(KeyNonce, Advance)> {
         if generation < self.next_generation {
-            return self
+            let kn = self
                 .skipped
                 .get(&generation)
                 .cloned()
-                .ok_or(Error::Invalid(Rule::GenerationConsumed));
+                .ok_or(Error::Invalid(Rule::GenerationConsumed))?;
+            return Ok((kn, Advance::Skipped(generation)));
         }
         if generation - self.next_generation > cfg.max_forward_distance {
             return Err(Error::Invalid(Rule::GenerationTooFar));
         }
-        while self.next_generation <= generation {
-            let kn = self.step(suite)?;
-            let is_target = kn.generation == generation;
-            // Evict the oldest skipped keys, but never the one being asked for.
-            while !is_target && self.skipped.len() >= cfg.out_of_order_tolerance as usize {
-                if self.skipped.pop_first().is_none() {
-                    break;
-                }
+        let mut ratchet = Ratchet {
+            secret: self.secret.clone(),
+            next_generation: self.next_generation,
+            skipped: BTreeMap::new(),
+        };
+        let keep = cfg.out_of_order_tolerance as usize;
+        let mut passed = std::collections::VecDeque::new();
+        loop {
+            let kn = ratchet.step(suite)?;
+            if kn.generation == generation {
+                let advance = Advance::Forward {
+                    secret: ratchet.secret,
+                    next_generation: ratchet.next_generation,
+                    passed: passed.into(),
+                };
+                return Ok((kn, advance));
             }
-            if is_target || cfg.out_of_order_tolerance > 0 {
-                self.skipped.insert(kn.generation, kn);
+            if keep > 0 {
+                if passed.len() >= keep {
+                    passed.pop_front();
+                }
+                passed.push_back(kn);
             }
         }
-        self.skipped
-            .get(&generation)
-            .cloned()
-            .ok_or(Error::Invalid(Rule::GenerationConsumed))
     }
+
+    /// Take a staged key: the ratchet moves as [`Ratchet::stage`] computed, the skipped keys
+    /// it passed are kept (evicting the oldest beyond the tolerance), and the key is gone.
+    fn apply(&mut self, advance: Advance, cfg: &SecretTreeConfig) {
+        match advance {
+            Advance::Skipped(generation) => {
+                self.skipped.remove(&generation);
+            }
+            Advance::Forward {
+                secret,
+                next_generation,
+                passed,
+            } => {
+                for kn in passed {
+                    while self.skipped.len() >= cfg.out_of_order_tolerance as usize {
+                        if self.skipped.pop_first().is_none() {
+                            break;
+                        }
+                    }
+                    self.skipped.insert(kn.generation, kn);
+                }
+                self.secret = secret;
+                self.next_generation = next_generation;
+            }
+        }
+    }
+}
+
+/// How taking one received key moves a ratchet.
+#[derive(Debug)]
+enum Advance {
+    /// The key was a skipped one: delete it.
+    Skipped(u32),
+    /// The ratchet moves forward past the key.
+    Forward {
+        secret: Secret,
+        next_generation: u32,
+        /// Keys of the generations passed over, kept for late messages.
+        passed: Vec<KeyNonce>,
+    },
+}
+
+/// The node secrets consumed and kept when a leaf is first reached (§9.2).
+#[derive(Debug)]
+struct LeafDerivation {
+    removed: Vec<u32>,
+    kept: Vec<(u32, Secret)>,
+    ratchets: (Ratchet, Ratchet),
+}
+
+/// A received message's key, taken from the secret tree without changing it. Pass it to
+/// [`SecretTree::commit_key`] once the message is accepted, so that a rejected message (a
+/// forged copy, a bad signature, an invalid commit) leaves the tree as it was (§9.2).
+#[derive(Debug)]
+pub struct StagedKey {
+    /// The key and nonce for the message.
+    pub key_nonce: KeyNonce,
+    leaf: u32,
+    kind: RatchetKind,
+    derivation: Option<LeafDerivation>,
+    advance: Advance,
 }
 
 /// The secret tree of one epoch.
@@ -153,46 +221,68 @@ impl SecretTree {
         }
     }
 
+    /// How reaching `leaf` for the first time changes the node secrets: every secret on
+    /// its path from the nearest unconsumed ancestor is consumed, the off-path children kept.
+    fn derive_leaf(&self, leaf: u32) -> Result<LeafDerivation> {
+        let target = math::leaf_to_node(leaf);
+        let mut path = vec![target];
+        path.extend(math::direct_path(target, self.n_leaves));
+        let start = path
+            .iter()
+            .position(|n| self.nodes.contains_key(n))
+            .ok_or(Error::Invalid(Rule::GenerationConsumed))?;
+        let nh = self.suite.hash_len();
+        let mut secret = self
+            .nodes
+            .get(&path[start])
+            .ok_or(Error::Invalid(Rule::GenerationConsumed))?
+            .clone();
+        let mut kept = Vec::with_capacity(start);
+        for i in (1..=start).rev() {
+            let (node, child) = (path[i], path[i - 1]);
+            let left = self.suite.expand_with_label(&secret, "tree", b"left", nh)?;
+            let right = self
+                .suite
+                .expand_with_label(&secret, "tree", b"right", nh)?;
+            let (on_path, off_path, sib) = if math::left(node) == Some(child) {
+                (left, right, math::right(node))
+            } else {
+                (right, left, math::left(node))
+            };
+            if let Some(sib) = sib {
+                kept.push((sib, off_path));
+            }
+            secret = on_path;
+        }
+        let hs = self
+            .suite
+            .expand_with_label(&secret, "handshake", b"", nh)?;
+        let app = self
+            .suite
+            .expand_with_label(&secret, "application", b"", nh)?;
+        Ok(LeafDerivation {
+            removed: path[..=start].to_vec(),
+            kept,
+            ratchets: (Ratchet::new(hs), Ratchet::new(app)),
+        })
+    }
+
+    fn apply_derivation(&mut self, leaf: u32, d: LeafDerivation) {
+        for n in d.removed {
+            self.nodes.remove(&n);
+        }
+        self.nodes.extend(d.kept);
+        self.ratchets.insert(leaf, d.ratchets);
+    }
+
     /// The leaf's ratchets, derived from the nearest unconsumed ancestor on first use.
     fn ratchets(&mut self, leaf: u32) -> Result<&mut (Ratchet, Ratchet)> {
         if leaf >= self.n_leaves {
             return Err(Error::Invalid(Rule::LeafOutOfRange));
         }
         if !self.ratchets.contains_key(&leaf) {
-            let target = math::leaf_to_node(leaf);
-            let mut path = vec![target];
-            path.extend(math::direct_path(target, self.n_leaves));
-            let start = path
-                .iter()
-                .position(|n| self.nodes.contains_key(n))
-                .ok_or(Error::Invalid(Rule::GenerationConsumed))?;
-            let nh = self.suite.hash_len();
-            for i in (1..=start).rev() {
-                let (node, child) = (path[i], path[i - 1]);
-                let secret = self.nodes.remove(&node).expect("present by construction");
-                let left = self.suite.expand_with_label(&secret, "tree", b"left", nh)?;
-                let right = self
-                    .suite
-                    .expand_with_label(&secret, "tree", b"right", nh)?;
-                let (on_path, off_path, sib) = if math::left(node) == Some(child) {
-                    (left, right, math::right(node))
-                } else {
-                    (right, left, math::left(node))
-                };
-                if let Some(sib) = sib {
-                    self.nodes.insert(sib, off_path);
-                }
-                self.nodes.insert(child, on_path);
-            }
-            let leaf_secret = self.nodes.remove(&target).expect("derived above");
-            let hs = self
-                .suite
-                .expand_with_label(&leaf_secret, "handshake", b"", nh)?;
-            let app = self
-                .suite
-                .expand_with_label(&leaf_secret, "application", b"", nh)?;
-            self.ratchets
-                .insert(leaf, (Ratchet::new(hs), Ratchet::new(app)));
+            let d = self.derive_leaf(leaf)?;
+            self.apply_derivation(leaf, d);
         }
         Ok(self.ratchets.get_mut(&leaf).expect("inserted above"))
     }
@@ -218,22 +308,62 @@ impl SecretTree {
         kind: RatchetKind,
         generation: u32,
     ) -> Result<KeyNonce> {
-        let (suite, cfg) = (self.suite, self.config);
-        self.ratchet(leaf, kind)?.get(&suite, generation, &cfg)
+        let staged = self.stage_key(leaf, kind, generation)?;
+        let kn = staged.key_nonce.clone();
+        self.commit_key(staged);
+        Ok(kn)
     }
 
-    /// The key for a received message without deleting it, so that a forged message cannot
-    /// destroy the key of the genuine one: call [`SecretTree::consume_key`] once the
-    /// message decrypted (§9.2).
-    pub fn peek_key(&mut self, leaf: u32, kind: RatchetKind, generation: u32) -> Result<KeyNonce> {
-        let (suite, cfg) = (self.suite, self.config);
-        self.ratchet(leaf, kind)?.peek(&suite, generation, &cfg)
+    /// The key for a received message, leaving the tree unchanged: checks the leaf and the
+    /// generation's bounds (§9.1), then derives what taking the key would change. Commit it
+    /// with [`SecretTree::commit_key`] once the message is accepted (§9.2).
+    pub fn stage_key(&self, leaf: u32, kind: RatchetKind, generation: u32) -> Result<StagedKey> {
+        if leaf >= self.n_leaves {
+            return Err(Error::Invalid(Rule::LeafOutOfRange));
+        }
+        let derivation = match self.ratchets.contains_key(&leaf) {
+            true => None,
+            false => Some(self.derive_leaf(leaf)?),
+        };
+        let pair = match (&derivation, self.ratchets.get(&leaf)) {
+            (Some(d), _) => &d.ratchets,
+            (None, Some(pair)) => pair,
+            (None, None) => return Err(Error::Invalid(Rule::GenerationConsumed)),
+        };
+        let ratchet = match kind {
+            RatchetKind::Handshake => &pair.0,
+            RatchetKind::Application => &pair.1,
+        };
+        let (key_nonce, advance) = ratchet.stage(&self.suite, generation, &self.config)?;
+        Ok(StagedKey {
+            key_nonce,
+            leaf,
+            kind,
+            derivation,
+            advance,
+        })
     }
 
-    /// Delete the key of `generation` after it decrypted a message (§9.2).
-    pub fn consume_key(&mut self, leaf: u32, kind: RatchetKind, generation: u32) {
-        if let Ok(r) = self.ratchet(leaf, kind) {
-            r.skipped.remove(&generation);
+    /// Take a key staged on this tree by [`SecretTree::stage_key`] (with no other change
+    /// in between): the key is deleted and the sender's ratchet moves past it (§9.2).
+    pub fn commit_key(&mut self, staged: StagedKey) {
+        let StagedKey {
+            leaf,
+            kind,
+            derivation,
+            advance,
+            ..
+        } = staged;
+        if let Some(d) = derivation {
+            self.apply_derivation(leaf, d);
+        }
+        let config = self.config;
+        if let Some(pair) = self.ratchets.get_mut(&leaf) {
+            let ratchet = match kind {
+                RatchetKind::Handshake => &mut pair.0,
+                RatchetKind::Application => &mut pair.1,
+            };
+            ratchet.apply(advance, &config);
         }
     }
 

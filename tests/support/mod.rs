@@ -316,15 +316,90 @@ pub fn forge_external(
     MLSMessage::new(MLSMessageBody::PublicMessage(Box::new(pm)))
 }
 
-/// Processing `msg` fails with exactly `rule`.
-pub fn expect_rule(group: &mut Group, msg: &MLSMessage, psks: &dyn PskStore, rule: Rule) {
-    match group.process_message(msg.clone(), psks) {
-        Err(e) => assert_eq!(
-            e,
-            Error::Invalid(rule),
-            "expected {rule:?} (§{})",
-            rule.section()
-        ),
-        Ok(r) => panic!("expected {rule:?} (§{}), got {r:?}", rule.section()),
+/// What a rejection must look like: an exact error, or any error a predicate accepts.
+pub enum Expected {
+    /// Exactly this error.
+    Is(Error),
+    /// Any error this predicate accepts (named for the failure message).
+    Matches(&'static str, fn(&Error) -> bool),
+}
+
+impl Expected {
+    fn check(&self, e: &Error) {
+        match self {
+            Expected::Is(want) => assert_eq!(e, want, "expected {want:?}{}", section(want)),
+            Expected::Matches(what, ok) => assert!(ok(e), "expected {what}, got {e:?}"),
+        }
     }
+}
+
+impl From<Rule> for Expected {
+    fn from(rule: Rule) -> Self {
+        Expected::Is(Error::Invalid(rule))
+    }
+}
+
+impl From<Error> for Expected {
+    fn from(e: Error) -> Self {
+        Expected::Is(e)
+    }
+}
+
+fn section(e: &Error) -> String {
+    match e {
+        Error::Invalid(rule) => format!(" (§{})", rule.section()),
+        _ => String::new(),
+    }
+}
+
+/// Run `call` on `group`, which must fail as `expected`, and check that the rejection
+/// changed nothing: the persisted state (`to_bytes`) is byte-identical before and after.
+/// Every negative test goes through this, so a receipt check that fails after mutating
+/// the group (a half-applied message) fails its test.
+pub fn assert_rejected_unchanged<T: std::fmt::Debug>(
+    group: &mut Group,
+    expected: impl Into<Expected>,
+    call: impl FnOnce(&mut Group) -> cohort::error::Result<T>,
+) -> Error {
+    let before = group.to_bytes();
+    let (epoch, pending) = (group.epoch(), group.pending_proposals().len());
+    let err = match call(group) {
+        Err(e) => e,
+        Ok(r) => panic!("expected a rejection, got {r:?}"),
+    };
+    expected.into().check(&err);
+    assert_eq!(group.epoch(), epoch, "a rejection changed the epoch");
+    assert_eq!(group.pending_proposals().len(), pending);
+    assert!(
+        *before == *group.to_bytes(),
+        "a rejection ({err:?}) changed the persisted state"
+    );
+    err
+}
+
+/// A call that builds a group from untrusted input (join, external join, restore) fails
+/// as `expected`, and the groups it reads (a resumed group) are byte-identical after.
+pub fn assert_join_rejected<T: std::fmt::Debug>(
+    reads: &[&Group],
+    expected: impl Into<Expected>,
+    call: impl FnOnce() -> cohort::error::Result<T>,
+) -> Error {
+    let before: Vec<_> = reads.iter().map(|g| g.to_bytes()).collect();
+    let err = match call() {
+        Err(e) => e,
+        Ok(r) => panic!("expected a rejection, got {r:?}"),
+    };
+    expected.into().check(&err);
+    for (g, b) in reads.iter().zip(before) {
+        assert!(
+            *b == *g.to_bytes(),
+            "a rejected join changed a group it read"
+        );
+    }
+    err
+}
+
+/// Processing `msg` fails with exactly `rule` and leaves `group` unchanged.
+pub fn expect_rule(group: &mut Group, msg: &MLSMessage, psks: &dyn PskStore, rule: Rule) {
+    assert_rejected_unchanged(group, rule, |g| g.process_message(msg.clone(), psks));
 }

@@ -101,3 +101,42 @@ fn persisted_tree_restores_and_consumed_keys_stay_consumed() {
         k2
     );
 }
+
+/// §9.2: a staged key changes nothing until committed, and a commit after staging moves
+/// the tree exactly as taking the key directly does (skipped keys and their eviction too).
+#[test]
+fn staged_keys_change_nothing_until_committed() {
+    let cfg = SecretTreeConfig {
+        max_forward_distance: 20,
+        out_of_order_tolerance: 3,
+    };
+    let mut staged_tree = tree(5, cfg);
+    let mut direct = tree(5, cfg);
+    for (leaf, generation) in [(3, 5), (3, 2), (1, 0), (3, 9), (3, 7), (0, 20)] {
+        let before = staged_tree.to_bytes();
+        let staged = staged_tree
+            .stage_key(leaf, RatchetKind::Handshake, generation)
+            .unwrap();
+        assert_eq!(staged_tree.to_bytes(), before, "staging changed the tree");
+        let want = direct
+            .key_for_generation(leaf, RatchetKind::Handshake, generation)
+            .unwrap();
+        assert_eq!(staged.key_nonce, want);
+        staged_tree.commit_key(staged);
+        assert_eq!(staged_tree.to_bytes(), direct.to_bytes());
+    }
+    // Generation 3 of leaf 3 was evicted (tolerance 3) in both.
+    assert_eq!(
+        staged_tree
+            .stage_key(3, RatchetKind::Handshake, 3)
+            .unwrap_err(),
+        Error::Invalid(Rule::GenerationConsumed)
+    );
+    let before = staged_tree.to_bytes();
+    for (leaf, generation) in [(4, 21), (3, 31), (5, 0)] {
+        assert!(staged_tree
+            .stage_key(leaf, RatchetKind::Application, generation)
+            .is_err());
+        assert_eq!(staged_tree.to_bytes(), before);
+    }
+}
