@@ -142,6 +142,19 @@ const HPKE_KATS: &[HpkeKat] = &[
     },
 ];
 
+/// A vector's private key as SerializePrivateKey outputs it: RFC 9180 §7.1.2 says X25519's
+/// "MUST clamp its output", which the `hpke` crate does, while Appendix A lists the
+/// unclamped LabeledExpand output (the same scalar: X25519 clamps on use).
+fn serialized_private(suite: u16, sk: &str) -> Vec<u8> {
+    let mut sk = h(sk);
+    if matches!(suite, 1 | 3) {
+        sk[0] &= 248;
+        sk[31] &= 127;
+        sk[31] |= 64;
+    }
+    sk
+}
+
 #[test]
 fn rfc9180_known_answers() {
     for kat in HPKE_KATS {
@@ -149,7 +162,7 @@ fn rfc9180_known_answers() {
         let eph = suite.derive_key_pair(&h(kat.ikm_e)).unwrap();
         assert_eq!(
             eph.to_bytes().as_bytes(),
-            h(kat.sk_em),
+            serialized_private(kat.suite, kat.sk_em),
             "skEm {}",
             kat.suite
         );
@@ -157,7 +170,7 @@ fn rfc9180_known_answers() {
         let recip = suite.derive_key_pair(&h(kat.ikm_r)).unwrap();
         assert_eq!(
             recip.to_bytes().as_bytes(),
-            h(kat.sk_rm),
+            serialized_private(kat.suite, kat.sk_rm),
             "skRm {}",
             kat.suite
         );

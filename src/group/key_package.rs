@@ -1,7 +1,7 @@
 //! Creating and validating KeyPackages (RFC 9420 §10, §10.1).
 
 use crate::codec::{Bytes, Encode};
-use crate::crypto::{HpkePrivateKey, SignaturePrivateKey, Suite};
+use crate::crypto::{HpkePrivateKey, IntoSuite, SignaturePrivateKey, Suite};
 use crate::error::{Error, Result, Rule};
 use crate::messages::{
     Capabilities, Credential, CredentialType, Extension, ExtensionType, Extensions, KeyPackage,
@@ -115,13 +115,15 @@ pub(crate) fn test_key_package(suite: &Suite, name: &str) -> KeyPackageSecrets {
 }
 
 impl KeyPackageSecrets {
-    /// Generate fresh init and encryption keys and sign a KeyPackage for `credential` (§10).
+    /// Generate fresh init and encryption keys and sign a KeyPackage for `credential` (§10),
+    /// in a suite given as a [`crate::crypto::CipherSuite`] or a resolved [`Suite`].
     pub fn generate(
-        suite: &Suite,
+        suite: impl IntoSuite,
         credential: Credential,
         signer: &SignaturePrivateKey,
         options: &KeyPackageOptions,
     ) -> Result<Self> {
+        let suite = &suite.into_suite()?;
         let init_key = suite.generate_hpke_key_pair()?;
         let encryption_key = suite.generate_hpke_key_pair()?;
         let lifetime = options.lifetime.unwrap_or_else(|| {
@@ -195,9 +197,11 @@ impl KeyPackageSecrets {
         })
     }
 
-    /// `KeyPackageRef = RefHash("MLS 1.0 KeyPackage Reference", KeyPackage)` (§5.2).
-    pub fn reference(&self, suite: &Suite) -> Vec<u8> {
-        key_package_ref(suite, &self.key_package)
+    /// `KeyPackageRef = RefHash("MLS 1.0 KeyPackage Reference", KeyPackage)` (§5.2), in the
+    /// suite the KeyPackage names; `Unsupported` if that suite is not one this build knows.
+    pub fn reference(&self) -> Result<Vec<u8>> {
+        let suite = Suite::new(self.key_package.cipher_suite)?;
+        Ok(key_package_ref(&suite, &self.key_package))
     }
 }
 

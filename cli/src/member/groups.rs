@@ -49,11 +49,7 @@ impl Member {
                 MLSMessage::new(MLSMessageBody::KeyPackage(Box::new(kp.key_package.clone())))
                     .to_bytes(),
             );
-            secrets.push((
-                kp.reference(&self.suite),
-                kp.to_bytes(),
-                options.last_resort,
-            ));
+            secrets.push((kp.reference()?, kp.to_bytes(), options.last_resort));
         }
         // Secrets first: a published package whose secrets we lost would be a dead Welcome.
         self.home.add_key_packages(&secrets)?;
