@@ -16,6 +16,8 @@ mod suite;
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "pq"))]
+mod tests_pq;
 
 pub use cipher_suite::CipherSuite;
 pub use hpke::HpkePrivateKey;
