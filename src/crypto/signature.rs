@@ -352,6 +352,12 @@ impl Suite {
         })
     }
 
+    /// Whether `key` is of this suite's signature scheme (so one key can serve every suite
+    /// that shares it, e.g. suite 1 and the X-Wing suites with Ed25519).
+    pub fn accepts_signature_key(&self, key: &SignaturePrivateKey) -> bool {
+        key.alg == self.sig
+    }
+
     /// `Signature.Sign` over already-framed bytes; callers use [`Suite::sign_with_label`].
     pub(crate) fn sign_raw(&self, key: &SignaturePrivateKey, msg: &[u8]) -> Result<Vec<u8>> {
         if key.alg != self.sig {
