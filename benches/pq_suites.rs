@@ -9,6 +9,7 @@
 //!
 //! `cargo bench --bench pq_suites` (`COHORT_PQ_SIZES=2,128` to limit the group sizes).
 
+use cohort::codec::Encode;
 use cohort::crypto::{CipherSuite, Suite};
 use cohort::framing::MLSMessage;
 use cohort::group::{

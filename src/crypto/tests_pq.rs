@@ -311,7 +311,8 @@ fn our_seal_opens_with_the_hpke_crate() {
     use ::hpke::kdf::{HkdfSha256, HkdfSha384, HkdfSha512};
     use ::hpke::kem::*;
     type C = CipherSuite;
-    let checks: [(CipherSuite, fn(&Suite, &HpkePrivateKey) -> Vec<u8>); 7] = [
+    type Open = fn(&Suite, &HpkePrivateKey) -> Vec<u8>;
+    let checks: [(CipherSuite, Open); 7] = [
         (
             CipherSuite(1),
             open::<AesGcm128, HkdfSha256, X25519HkdfSha256>,

@@ -1,7 +1,7 @@
 //! Creating and validating KeyPackages (RFC 9420 §10, §10.1).
 
 use crate::codec::{Bytes, Encode};
-use crate::crypto::{HpkePrivateKey, IntoSuite, SignaturePrivateKey, Suite};
+use crate::crypto::{HpkePrivateKey, SignaturePrivateKey, Suite};
 use crate::error::{Error, Result, Rule};
 use crate::messages::{
     Capabilities, Credential, CredentialType, Extension, ExtensionType, Extensions, KeyPackage,
@@ -115,15 +115,13 @@ pub(crate) fn test_key_package(suite: &Suite, name: &str) -> KeyPackageSecrets {
 }
 
 impl KeyPackageSecrets {
-    /// Generate fresh init and encryption keys and sign a KeyPackage for `credential` (§10),
-    /// in a suite given as a [`crate::crypto::CipherSuite`] or a resolved [`Suite`].
+    /// Generate fresh init and encryption keys and sign a KeyPackage for `credential` (§10).
     pub fn generate(
-        suite: impl IntoSuite,
+        suite: &Suite,
         credential: Credential,
         signer: &SignaturePrivateKey,
         options: &KeyPackageOptions,
     ) -> Result<Self> {
-        let suite = &suite.into_suite()?;
         let init_key = suite.generate_hpke_key_pair()?;
         let encryption_key = suite.generate_hpke_key_pair()?;
         let lifetime = options.lifetime.unwrap_or_else(|| {

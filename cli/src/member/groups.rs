@@ -66,7 +66,7 @@ impl Member {
                 ..KeyPackageOptions::default()
             };
             let kp = KeyPackageSecrets::generate(
-                suite,
+                &suite,
                 self.credential.clone(),
                 &self.signer,
                 &options,
