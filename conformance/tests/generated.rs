@@ -5,7 +5,6 @@
 use cohort_conformance::generate::{file_name, generate, GENERATABLE};
 use cohort_conformance::{check_file, check_json, FileReport};
 use serde_json::Value;
-use std::path::Path;
 
 /// Every failing case of a report, for the assertion message.
 fn failures(report: &FileReport) -> Vec<String> {
