@@ -42,7 +42,7 @@ impl EncapRng {
     }
 
     /// Fixed randomness, for the known-answer tests of the KEM specifications.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "pq"))]
     pub(crate) fn fixed(bytes: &[u8]) -> Self {
         EncapRng {
             buf: Zeroizing::new(bytes.to_vec()),
@@ -51,7 +51,7 @@ impl EncapRng {
     }
 
     /// How many bytes the KEM has taken.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "pq"))]
     pub(crate) fn used(&self) -> usize {
         self.pos
     }
