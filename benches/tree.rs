@@ -339,7 +339,13 @@ fn bench_tree(c: &mut Criterion, kind: &str, f: &Fixture) {
 }
 
 fn trees(c: &mut Criterion) {
-    for n in SIZES {
+    // `COHORT_TREE_SIZES=2,128,1024` skips building the larger fixtures (minutes each on a
+    // busy machine) when only some sizes are wanted; a criterion filter alone does not.
+    let sizes: Vec<u32> = std::env::var("COHORT_TREE_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| SIZES.to_vec());
+    for n in sizes {
         bench_tree(c, "fresh", &fresh(n));
         bench_tree(c, "populated", &populated(n));
     }

@@ -58,10 +58,11 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
             &format!("m{i:03}"),
             None,
             None,
+            crate::member::DEFAULT_SUITE,
         )
         .await?;
         if i > 0 {
-            m.publish_key_packages(1, false).await?;
+            m.publish_key_packages(1, false, None).await?;
             if relaxed {
                 m.relax_durability()?;
             }
@@ -75,7 +76,7 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
 
     let t = Instant::now();
     let mut sender = members.remove(0);
-    sender.create_group(GROUP, false, false).await?;
+    sender.create_group(GROUP, false, false, None).await?;
     let ids: Vec<String> = (1..n).map(|i| format!("m{i:03}")).collect();
     let done = sender.add_members(GROUP, &ids).await?;
     sender.take_events();

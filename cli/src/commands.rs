@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::member::{Event, Member};
 use crate::progress::Spinner;
 use clap::Subcommand;
+use cohort::crypto::{CipherSuite, Suite};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -22,6 +23,10 @@ pub enum ClientCommand {
         /// Single-use invite token.
         #[arg(long)]
         invite: Option<String>,
+        /// Cipher suite of this client's key, KeyPackages and groups: a registry name or
+        /// number (e.g. 0x004D for X-Wing); experimental PQ suites need the `pq` feature.
+        #[arg(long, value_parser = parse_suite, default_value = "1")]
+        suite: CipherSuite,
     },
     /// Publish KeyPackages so that others can add this client.
     Keypackages {
@@ -64,7 +69,12 @@ pub enum ClientCommand {
         group_id: String,
     },
     /// Run a self-contained demo: in-process server, five clients, one group.
-    Demo,
+    Demo {
+        /// Cipher suite of every client and the group, e.g. 0x004D (X-Wing) or 0xF003
+        /// (ML-KEM-768+P-256); default suite 1.
+        #[arg(long, value_parser = parse_suite, default_value = "1")]
+        suite: CipherSuite,
+    },
     /// Fan-out benchmark: one group of N members over loopback.
     #[command(hide = true)]
     BenchFanout {
@@ -95,6 +105,9 @@ pub enum KeyPackagesAction {
         /// Also publish a last-resort package (handed out when no other is left).
         #[arg(long)]
         last_resort: bool,
+        /// Publish for this suite instead of the registered one (same signature scheme).
+        #[arg(long, value_parser = parse_suite)]
+        suite: Option<CipherSuite>,
     },
 }
 
@@ -113,6 +126,10 @@ pub enum GroupAction {
         /// by the server).
         #[arg(long)]
         private: bool,
+        /// Cipher suite of the group instead of the registered one (same signature scheme;
+        /// members need KeyPackages of it: `keypackages publish --suite`).
+        #[arg(long, value_parser = parse_suite)]
+        suite: Option<CipherSuite>,
     },
     /// Add clients to NAME in one commit.
     Add {
@@ -211,6 +228,13 @@ fn print_events(member: &mut Member) {
     }
 }
 
+/// A `--suite` value: a registry name or number that this build implements.
+pub fn parse_suite(s: &str) -> std::result::Result<CipherSuite, String> {
+    let id = CipherSuite::parse(s).ok_or_else(|| format!("unknown cipher suite {s:?}"))?;
+    Suite::new(id).map_err(|e| format!("cipher suite {s}: {e}"))?;
+    Ok(id)
+}
+
 async fn open(home: &Path, server: Option<&str>) -> Result<Member> {
     Member::open(home, server).await
 }
@@ -221,6 +245,7 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
             client_id,
             enrollment_secret,
             invite,
+            suite,
         } => {
             let server = server
                 .ok_or_else(|| Error::new("register needs --server URL (or COHORT_SERVER)"))?;
@@ -231,6 +256,7 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
                 &client_id,
                 enrollment_secret.as_deref(),
                 invite.as_deref(),
+                suite,
             )
             .await?;
             drop(spinner);
@@ -241,11 +267,16 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
             );
         }
         ClientCommand::Keypackages {
-            action: KeyPackagesAction::Publish { count, last_resort },
+            action:
+                KeyPackagesAction::Publish {
+                    count,
+                    last_resort,
+                    suite,
+                },
         } => {
             let mut m = open(home, server).await?;
             let spinner = Spinner::start("publishing KeyPackages");
-            let (published, available) = m.publish_key_packages(count, last_resort).await?;
+            let (published, available) = m.publish_key_packages(count, last_resort, suite).await?;
             drop(spinner);
             let (local, local_last_resort) = m.local_key_packages()?;
             println!(
@@ -300,7 +331,7 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
                 println!("(retried after {} conflicting commits)", done.conflicts);
             }
         }
-        ClientCommand::Demo => return crate::demo::run().await,
+        ClientCommand::Demo { suite } => return crate::demo::run(suite).await,
         ClientCommand::BenchFanout {
             members,
             messages,
@@ -330,8 +361,9 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
             name,
             allow_external_join,
             private,
+            suite,
         } => {
-            m.create_group(&name, allow_external_join, private).await?;
+            m.create_group(&name, allow_external_join, private, suite).await?;
             println!(
                 "[{name}] created at epoch 0 with {}{}",
                 if private {

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::member::{CommitGate, Event, Member};
+use cohort::crypto::CipherSuite;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -93,15 +94,25 @@ fn step(label: &str, what: &str, epoch: u64, members: usize, took: Duration) {
 }
 
 /// Run the demo.
-pub async fn run() -> Result<ExitCode> {
+pub async fn run(suite: CipherSuite) -> Result<ExitCode> {
     let started = Instant::now();
     let server = LocalServer::start().await?;
     println!(
         "cohort demo: five clients, one MLS group (RFC 9420), against cohort-server at {}",
         server.url
     );
+    println!(
+        "cipher suite 0x{:04x} {}{}",
+        suite.0,
+        suite.name().unwrap_or("?"),
+        if suite.is_experimental() {
+            " (experimental, provisional code point)"
+        } else {
+            ""
+        }
+    );
     println!("(in-process server, open enrollment, temporary database and client homes)\n");
-    let result = scenario(&server).await;
+    let result = scenario(&server, suite).await;
     server.stop().await;
     let ok = result?;
     println!("\ntotal {}", ms(started.elapsed()));
@@ -175,7 +186,7 @@ async fn say(
     Ok(())
 }
 
-async fn scenario(server: &LocalServer) -> Result<bool> {
+async fn scenario(server: &LocalServer, suite: CipherSuite) -> Result<bool> {
     let mut tally = Tally::default();
     let mut clients = Vec::new();
 
@@ -184,10 +195,11 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
     for name in NAMES {
         let home = crate::home::private_tempdir(&format!("cohort-{name}-"))?;
         let t1 = Instant::now();
-        let mut member = Member::register(home.path(), &server.url, name, None, None).await?;
+        let mut member =
+            Member::register(home.path(), &server.url, name, None, None, suite).await?;
         tally.time("register", t1.elapsed());
         let t1 = Instant::now();
-        member.publish_key_packages(3, true).await?;
+        member.publish_key_packages(3, true, None).await?;
         tally.time("publish 4 KeyPackages", t1.elapsed());
         clients.push(Client {
             name,
@@ -205,7 +217,7 @@ async fn scenario(server: &LocalServer) -> Result<bool> {
     // 2. alice creates the group and adds bob, carol and dave in one commit.
     let alice = by_name(&mut clients, "alice")?;
     let t = Instant::now();
-    alice.create_group(GROUP, true, false).await?;
+    alice.create_group(GROUP, true, false, None).await?;
     tally.time("create", t.elapsed());
     step(
         "create",

@@ -71,6 +71,34 @@ fn fresh_vectors_pass() {
     }
 }
 
+/// Every kind for every experimental post-quantum suite (`pq` feature) checks back, one case
+/// per suite, and a corrupted output still fails there too.
+#[test]
+fn fresh_vectors_pass_for_pq_suites() {
+    let ids: Vec<u16> = cohort::crypto::CipherSuite::EXPERIMENTAL_PQ
+        .iter()
+        .map(|s| s.0)
+        .collect();
+    for kind in GENERATABLE {
+        let mut json = generate(kind, &ids).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let report = check_json(&file_name(kind), &json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(failures(&report), Vec::<String>::new());
+        if *kind != "tree-math" && *kind != "messages" {
+            let suites: Vec<u16> = report.cases.iter().filter_map(|c| c.suite).collect();
+            assert_eq!(suites, ids, "{kind}: one case per PQ suite");
+        }
+        if *kind == "crypto-basics" {
+            corrupt(&mut json, "/derive_secret/out");
+            let report = check_json(&file_name(kind), &json).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                failures(&report).len(),
+                ids.len(),
+                "every corrupted case fails"
+            );
+        }
+    }
+}
+
 #[test]
 fn unknown_kind_and_suite_are_errors() {
     assert!(generate("no-such-kind", &[]).is_err());

@@ -52,6 +52,13 @@ impl std::fmt::Debug for Enrollment {
     }
 }
 
+/// Default request body limit: 16 MiB. A commit adding 1,023 members to an X-Wing or
+/// ML-KEM-768 group plus its Welcome is 5.3 MB before base64 and X.509 credentials
+/// (`cargo bench --bench pq_suites`), ~8.5 MB as posted; 1 MiB fit only ~100 such members.
+/// ML-DSA suites need more for adds that large (8.7 MB commit + 6.3 MB Welcome at 1,024
+/// members with ML-DSA-44): raise `--max-body-bytes` or add in batches.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// Server configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -106,7 +113,7 @@ impl Default for Config {
         Config {
             enrollment: Enrollment::InviteOnly,
             admin_token: None,
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             cert_validity_days: 365,
             invite_ttl_secs: 7 * 24 * 3600,
             retention: Retention::default(),

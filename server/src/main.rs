@@ -66,7 +66,7 @@ struct ServeArgs {
     #[arg(long, env = "COHORT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Largest request body in bytes.
-    #[arg(long, default_value_t = 1024 * 1024)]
+    #[arg(long, default_value_t = cohort_server::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Validity of issued certificates in days (1 to 3660).
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3660))]

@@ -1,8 +1,8 @@
 //! HPKE base mode (RFC 9180 §5.1, §5.2, §5.3) as MLS uses it: single-shot Seal/Open for
 //! EncryptWithLabel (RFC 9420 §5.1.3) and SetupBaseS/R + Export for external commits (§8.3).
 //!
-//! The key schedule is written once for every suite on top of [`super::dhkem`], the suite
-//! HKDF and the suite AEAD; MLS never needs PSK or Auth modes, nor more than one message per
+//! The key schedule is written once for every suite on top of the suite's KEM
+//! ([`super::kem`]: the `hpke` crate's, or ours for X448), the suite HKDF and the suite AEAD; MLS never needs PSK or Auth modes, nor more than one message per
 //! context, so sequence numbers never leave 0 and the nonce is `base_nonce` itself.
 
 use super::secret::Secret;
@@ -245,6 +245,16 @@ impl Suite {
         })
     }
 
+    /// `Npk`: the length of this suite's HPKE public keys (kilobytes for ML-KEM).
+    pub fn hpke_public_key_len(&self) -> usize {
+        self.kem.public_len()
+    }
+
+    /// `Nenc`: the length of this suite's KEM outputs (`kem_output` of an HPKECiphertext).
+    pub fn hpke_enc_len(&self) -> usize {
+        self.kem.enc_len()
+    }
+
     /// A fresh HPKE key pair: `DeriveKeyPair(random(Nsk))`, as RFC 9180 §4 allows.
     pub fn generate_hpke_key_pair(&self) -> Result<HpkePrivateKey> {
         let mut ikm = Secret::zero(self.kem.private_len());
@@ -255,7 +265,7 @@ impl Suite {
     /// Load an HPKE private key in SerializePrivateKey form (RFC 9180 §7.1.2); a wrong
     /// length or an out-of-range NIST scalar is `InvalidKey`.
     pub fn hpke_key_from_bytes(&self, private: &[u8]) -> Result<HpkePrivateKey> {
-        let is_scalar = !matches!(self.kem, KemAlg::X25519 | KemAlg::X448);
+        let is_scalar = self.kem.has_scalar_keys();
         let padded = super::secret::left_pad_scalar(private, self.kem.private_len(), is_scalar)?;
         let private = padded.as_bytes();
         let public = self.kem.public_from_private(private)?;

@@ -8,6 +8,7 @@ pub mod cipher_suite;
 mod dhkem;
 mod hash;
 mod hpke;
+mod kem;
 mod labels;
 pub mod secret;
 mod signature;
@@ -15,9 +16,11 @@ mod suite;
 
 #[cfg(test)]
 mod tests;
+#[cfg(all(test, feature = "pq"))]
+mod tests_pq;
 
 pub use cipher_suite::CipherSuite;
 pub use hpke::HpkePrivateKey;
 pub use secret::Secret;
 pub use signature::SignaturePrivateKey;
-pub use suite::Suite;
+pub use suite::{IntoSuite, Suite};

@@ -4,6 +4,11 @@
 //! ECDSA private keys the big-endian scalar; public keys are RFC 8032 encodings for EdDSA and
 //! uncompressed SEC1 points (§5.1.1 "UncompressedPointRepresentation") for ECDSA. ECDSA
 //! signatures are DER-encoded and EdDSA signatures are `R || S` (§5.1.2).
+//!
+//! ML-DSA (FIPS 204, with `pq`; draft-ietf-tls-mldsa's pure "mldsa44/65/87" with an empty
+//! context): the private key is the 32-byte seed ξ, the public key `pkEncode` and the
+//! signature `sigEncode`. Signing uses FIPS 204's deterministic variant, so it has no RNG
+//! failure mode, as RFC 6979 gives ECDSA.
 
 use super::secret::Secret;
 use super::suite::{fill_random, SigAlg, Suite};
@@ -29,6 +34,12 @@ enum ParsedKey {
     P256(ecdsa_p256::Key),
     P384(ecdsa_p384::Key),
     P521(ecdsa_p521::Key),
+    #[cfg(feature = "pq")]
+    MlDsa44(Box<mldsa::Key<ml_dsa::MlDsa44>>),
+    #[cfg(feature = "pq")]
+    MlDsa65(Box<mldsa::Key<ml_dsa::MlDsa65>>),
+    #[cfg(feature = "pq")]
+    MlDsa87(Box<mldsa::Key<ml_dsa::MlDsa87>>),
 }
 
 impl SignaturePrivateKey {
@@ -175,6 +186,55 @@ mod ed448 {
     }
 }
 
+/// ML-DSA over one parameter set; the crate's types are generic, so one module serves all.
+#[cfg(feature = "pq")]
+mod mldsa {
+    use crate::error::{CryptoError, Result};
+    use ml_dsa::{
+        EncodedSignature, EncodedVerifyingKey, Keypair, MlDsaParams, Signature, Signer, SigningKey,
+        VerifyingKey,
+    };
+
+    /// The seed ξ of FIPS 204 KeyGen.
+    pub(super) const SEED_LEN: usize = 32;
+
+    pub(super) type Key<P> = SigningKey<P>;
+
+    pub(super) fn parse<P: MlDsaParams>(private: &[u8]) -> Result<Key<P>> {
+        let seed = ml_dsa::Seed::try_from(private).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(SigningKey::from_seed(&seed))
+    }
+
+    pub(super) fn public<P: MlDsaParams>(key: &Key<P>) -> Vec<u8> {
+        key.verifying_key().encode().to_vec()
+    }
+
+    pub(super) fn sign<P: MlDsaParams>(key: &Key<P>, msg: &[u8]) -> Result<Vec<u8>> {
+        // Deterministic ML-DSA.Sign with an empty context.
+        let sig: Signature<P> = key.try_sign(msg).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(sig.encode().to_vec())
+    }
+
+    pub(super) fn verify<P: MlDsaParams>(
+        public: &[u8],
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
+        let public =
+            EncodedVerifyingKey::<P>::try_from(public).map_err(|_| CryptoError::InvalidKey)?;
+        let vk = VerifyingKey::<P>::decode(&public);
+        let sig = EncodedSignature::<P>::try_from(signature)
+            .ok()
+            .and_then(|s| Signature::<P>::decode(&s))
+            .ok_or(CryptoError::BadSignature)?;
+        if vk.verify_with_context(msg, &[], &sig) {
+            Ok(())
+        } else {
+            Err(CryptoError::BadSignature.into())
+        }
+    }
+}
+
 impl SigAlg {
     /// Length of the private key encoding.
     fn private_len(self) -> usize {
@@ -184,6 +244,8 @@ impl SigAlg {
             SigAlg::EcdsaP256Sha256 => ecdsa_p256::SCALAR_LEN,
             SigAlg::EcdsaP384Sha384 => ecdsa_p384::SCALAR_LEN,
             SigAlg::EcdsaP521Sha512 => ecdsa_p521::SCALAR_LEN,
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa44 | SigAlg::MlDsa65 | SigAlg::MlDsa87 => mldsa::SEED_LEN,
         }
     }
 
@@ -194,6 +256,12 @@ impl SigAlg {
             SigAlg::EcdsaP256Sha256 => ParsedKey::P256(ecdsa_p256::parse(private)?),
             SigAlg::EcdsaP384Sha384 => ParsedKey::P384(ecdsa_p384::parse(private)?),
             SigAlg::EcdsaP521Sha512 => ParsedKey::P521(ecdsa_p521::parse(private)?),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa44 => ParsedKey::MlDsa44(Box::new(mldsa::parse(private)?)),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa65 => ParsedKey::MlDsa65(Box::new(mldsa::parse(private)?)),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa87 => ParsedKey::MlDsa87(Box::new(mldsa::parse(private)?)),
         })
     }
 
@@ -204,6 +272,12 @@ impl SigAlg {
             SigAlg::EcdsaP256Sha256 => ecdsa_p256::verify(public, msg, signature),
             SigAlg::EcdsaP384Sha384 => ecdsa_p384::verify(public, msg, signature),
             SigAlg::EcdsaP521Sha512 => ecdsa_p521::verify(public, msg, signature),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa44 => mldsa::verify::<ml_dsa::MlDsa44>(public, msg, signature),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa65 => mldsa::verify::<ml_dsa::MlDsa65>(public, msg, signature),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa87 => mldsa::verify::<ml_dsa::MlDsa87>(public, msg, signature),
         }
     }
 }
@@ -216,6 +290,12 @@ impl ParsedKey {
             ParsedKey::P256(k) => ecdsa_p256::public(k),
             ParsedKey::P384(k) => ecdsa_p384::public(k),
             ParsedKey::P521(k) => ecdsa_p521::public(k),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa44(k) => mldsa::public(k),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa65(k) => mldsa::public(k),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa87(k) => mldsa::public(k),
         }
     }
 
@@ -226,6 +306,12 @@ impl ParsedKey {
             ParsedKey::P256(k) => ecdsa_p256::sign(k, msg),
             ParsedKey::P384(k) => ecdsa_p384::sign(k, msg),
             ParsedKey::P521(k) => ecdsa_p521::sign(k, msg),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa44(k) => mldsa::sign(k, msg),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa65(k) => mldsa::sign(k, msg),
+            #[cfg(feature = "pq")]
+            ParsedKey::MlDsa87(k) => mldsa::sign(k, msg),
         }
     }
 }
@@ -251,7 +337,10 @@ impl Suite {
 
     /// Load a signature private key in the test-vector encoding (EdDSA seed, ECDSA scalar).
     pub fn signature_key_from_bytes(&self, private: &[u8]) -> Result<SignaturePrivateKey> {
-        let is_scalar = !matches!(self.sig, SigAlg::Ed25519 | SigAlg::Ed448);
+        let is_scalar = matches!(
+            self.sig,
+            SigAlg::EcdsaP256Sha256 | SigAlg::EcdsaP384Sha384 | SigAlg::EcdsaP521Sha512
+        );
         let padded = super::secret::left_pad_scalar(private, self.sig.private_len(), is_scalar)?;
         let private = padded.as_bytes();
         let parsed = self.sig.parse(private)?;
@@ -261,6 +350,12 @@ impl Suite {
             public: parsed.public(),
             parsed,
         })
+    }
+
+    /// Whether `key` is of this suite's signature scheme (so one key can serve every suite
+    /// that shares it, e.g. suite 1 and the X-Wing suites with Ed25519).
+    pub fn accepts_signature_key(&self, key: &SignaturePrivateKey) -> bool {
+        key.alg == self.sig
     }
 
     /// `Signature.Sign` over already-framed bytes; callers use [`Suite::sign_with_label`].

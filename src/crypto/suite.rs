@@ -68,7 +68,7 @@ impl AeadAlg {
     }
 }
 
-/// The DHKEM of the suite (RFC 9180 §7.1); each fixes its own internal HKDF hash.
+/// The KEM of the suite (RFC 9180 §7.1, draft-ietf-hpke-pq); each fixes its own internals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum KemAlg {
     X25519,
@@ -76,6 +76,21 @@ pub(crate) enum KemAlg {
     P256,
     P384,
     P521,
+    /// X-Wing, ML-KEM-768 + X25519 (0x647a).
+    #[cfg(feature = "pq")]
+    XWing,
+    /// ML-KEM-768 (0x0041).
+    #[cfg(feature = "pq")]
+    MlKem768,
+    /// ML-KEM-1024 (0x0042).
+    #[cfg(feature = "pq")]
+    MlKem1024,
+    /// ML-KEM-768 + P-256 (0x0050).
+    #[cfg(feature = "pq")]
+    MlKem768P256,
+    /// ML-KEM-1024 + P-384 (0x0051).
+    #[cfg(feature = "pq")]
+    MlKem1024P384,
 }
 
 /// The signature scheme of the suite (§5.1.2, TLS SignatureScheme names in §17.1).
@@ -86,6 +101,15 @@ pub(crate) enum SigAlg {
     EcdsaP256Sha256,
     EcdsaP384Sha384,
     EcdsaP521Sha512,
+    /// ML-DSA-44 (FIPS 204), pure, empty context (draft-ietf-tls-mldsa "mldsa44").
+    #[cfg(feature = "pq")]
+    MlDsa44,
+    /// ML-DSA-65.
+    #[cfg(feature = "pq")]
+    MlDsa65,
+    /// ML-DSA-87.
+    #[cfg(feature = "pq")]
+    MlDsa87,
 }
 
 /// A cipher suite resolved once into its algorithms. Cheap to copy; not generic.
@@ -114,6 +138,12 @@ impl Suite {
             0x0005 => (P521, Aes256Gcm, Sha512, EcdsaP521Sha512),
             0x0006 => (X448, ChaCha20Poly1305, Sha512, Ed448),
             0x0007 => (P384, Aes256Gcm, Sha384, EcdsaP384Sha384),
+            #[cfg(feature = "pq")]
+            _ => match pq_row(id) {
+                Some(row) => row,
+                None => return Err(Error::Unsupported("cipher suite")),
+            },
+            #[cfg(not(feature = "pq"))]
             _ => return Err(Error::Unsupported("cipher suite")),
         };
         Ok(Suite {
@@ -156,6 +186,84 @@ impl Suite {
         fill_random(s.as_mut_bytes())?;
         Ok(s)
     }
+}
+
+/// Anything that names a cipher suite, so that every API taking a suite accepts either form:
+/// the wire value ([`CipherSuite`], resolved on use; unknown values are
+/// `Error::Unsupported`) or the resolved [`Suite`] (by value or reference).
+pub trait IntoSuite {
+    /// Resolve into the suite's algorithms.
+    fn into_suite(self) -> Result<Suite>;
+}
+
+impl IntoSuite for CipherSuite {
+    fn into_suite(self) -> Result<Suite> {
+        Suite::new(self)
+    }
+}
+
+impl IntoSuite for Suite {
+    fn into_suite(self) -> Result<Suite> {
+        Ok(self)
+    }
+}
+
+impl IntoSuite for &Suite {
+    fn into_suite(self) -> Result<Suite> {
+        Ok(*self)
+    }
+}
+
+impl TryFrom<CipherSuite> for Suite {
+    type Error = Error;
+
+    fn try_from(id: CipherSuite) -> Result<Suite> {
+        Suite::new(id)
+    }
+}
+
+impl From<Suite> for CipherSuite {
+    fn from(suite: Suite) -> CipherSuite {
+        suite.id
+    }
+}
+
+/// The experimental suites (draft-ietf-mls-pq-ciphersuites-06 §3 table, then OpenMLS's
+/// X-Wing suite); their provisional values live in [`CipherSuite`].
+#[cfg(feature = "pq")]
+fn pq_row(id: CipherSuite) -> Option<(KemAlg, AeadAlg, HashAlg, SigAlg)> {
+    use AeadAlg::*;
+    use HashAlg::*;
+    use KemAlg::*;
+    use SigAlg::*;
+    type C = CipherSuite;
+    Some(match id {
+        C::MLS_256_XWING_CHACHA20POLY1305_SHA256_ED25519 => {
+            (XWing, ChaCha20Poly1305, Sha256, Ed25519)
+        }
+        C::MLS_128_MLKEM768X25519_AES128GCM_SHA256_ED25519 => (XWing, Aes128Gcm, Sha256, Ed25519),
+        C::MLS_128_MLKEM768X25519_AES256GCM_SHA384_ED25519 => (XWing, Aes256Gcm, Sha384, Ed25519),
+        C::MLS_128_MLKEM768P256_AES128GCM_SHA256_P256 => {
+            (MlKem768P256, Aes128Gcm, Sha256, EcdsaP256Sha256)
+        }
+        C::MLS_128_MLKEM768P256_AES256GCM_SHA384_P256 => {
+            (MlKem768P256, Aes256Gcm, Sha384, EcdsaP256Sha256)
+        }
+        C::MLS_192_MLKEM1024P384_AES256GCM_SHA384_P384 => {
+            (MlKem1024P384, Aes256Gcm, Sha384, EcdsaP384Sha384)
+        }
+        C::MLS_128_MLKEM768_AES256GCM_SHA384_ED25519 => (MlKem768, Aes256Gcm, Sha384, Ed25519),
+        C::MLS_128_MLKEM768_AES256GCM_SHA384_P256 => (MlKem768, Aes256Gcm, Sha384, EcdsaP256Sha256),
+        C::MLS_192_MLKEM1024_AES256GCM_SHA384_P384 => {
+            (MlKem1024, Aes256Gcm, Sha384, EcdsaP384Sha384)
+        }
+        C::MLS_128_MLKEM768X25519_CHACHA20POLY1305_SHA384_MLDSA44 => {
+            (XWing, ChaCha20Poly1305, Sha384, MlDsa44)
+        }
+        C::MLS_192_MLKEM768_AES256GCM_SHA384_MLDSA65 => (MlKem768, Aes256Gcm, Sha384, MlDsa65),
+        C::MLS_256_MLKEM1024_AES256GCM_SHA384_MLDSA87 => (MlKem1024, Aes256Gcm, Sha384, MlDsa87),
+        _ => return None,
+    })
 }
 
 /// Fill `buf` from the OS RNG; a failing RNG is an error, never a panic or weak output.

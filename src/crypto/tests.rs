@@ -142,6 +142,19 @@ const HPKE_KATS: &[HpkeKat] = &[
     },
 ];
 
+/// A vector's private key as SerializePrivateKey outputs it: RFC 9180 §7.1.2 says X25519's
+/// "MUST clamp its output", which the `hpke` crate does, while Appendix A lists the
+/// unclamped LabeledExpand output (the same scalar: X25519 clamps on use).
+fn serialized_private(suite: u16, sk: &str) -> Vec<u8> {
+    let mut sk = h(sk);
+    if matches!(suite, 1 | 3) {
+        sk[0] &= 248;
+        sk[31] &= 127;
+        sk[31] |= 64;
+    }
+    sk
+}
+
 #[test]
 fn rfc9180_known_answers() {
     for kat in HPKE_KATS {
@@ -149,7 +162,7 @@ fn rfc9180_known_answers() {
         let eph = suite.derive_key_pair(&h(kat.ikm_e)).unwrap();
         assert_eq!(
             eph.to_bytes().as_bytes(),
-            h(kat.sk_em),
+            serialized_private(kat.suite, kat.sk_em),
             "skEm {}",
             kat.suite
         );
@@ -157,7 +170,7 @@ fn rfc9180_known_answers() {
         let recip = suite.derive_key_pair(&h(kat.ikm_r)).unwrap();
         assert_eq!(
             recip.to_bytes().as_bytes(),
-            h(kat.sk_rm),
+            serialized_private(kat.suite, kat.sk_rm),
             "skRm {}",
             kat.suite
         );
@@ -270,7 +283,8 @@ fn malformed_signature_public_keys_are_invalid_key() {
             [pk, &[0][..]].concat(),
             vec![0xff; pk.len()],
         ];
-        if pk[0] == 0x04 {
+        // NIST suites by id, not by pk[0] == 0x04, which 1 in 256 X25519/EdDSA keys match.
+        if matches!(suite.id().0, 2 | 5 | 7) {
             // ECDSA: the compressed form of the same key, and the SEC1 identity encoding.
             let mut compressed = pk[..1 + (pk.len() - 1) / 2].to_vec();
             compressed[0] = 0x02 | (pk[pk.len() - 1] & 1);
@@ -440,7 +454,8 @@ fn encryption_to_malformed_public_keys_is_invalid_key() {
         ];
         // All-zero is a low-order point for X25519/X448 and not a point for NIST curves.
         garbage.push(vec![0; pk.len()]);
-        if pk[0] == 0x04 {
+        // NIST suites by id, not by pk[0] == 0x04, which 1 in 256 X25519/EdDSA keys match.
+        if matches!(suite.id().0, 2 | 5 | 7) {
             let mut off = pk.clone();
             let last = off.len() - 1;
             off[last] ^= 1;

@@ -4,7 +4,7 @@ use super::config::GroupConfig;
 use super::key_package::{default_capabilities, sign_leaf_node, unix_now};
 use super::state::Group;
 use crate::codec::{Bytes, Encode};
-use crate::crypto::{CipherSuite, Secret, SignaturePrivateKey, Suite};
+use crate::crypto::{CipherSuite, IntoSuite, Secret, SignaturePrivateKey, Suite};
 use crate::error::Result;
 use crate::messages::{
     Capabilities, Credential, Extensions, GroupContext, LeafNode, LeafNodeSourceData, Lifetime,
@@ -81,16 +81,17 @@ pub(crate) fn default_lifetime() -> Lifetime {
 }
 
 impl Group {
-    /// Create a one-member group at epoch 0 (§11).
+    /// Create a one-member group at epoch 0 (§11), in a suite given as a [`CipherSuite`] or
+    /// a resolved [`Suite`].
     pub fn create(
-        cipher_suite: CipherSuite,
+        suite: impl IntoSuite,
         group_id: Vec<u8>,
         credential: Credential,
         signer: SignaturePrivateKey,
         options: GroupOptions,
     ) -> Result<Group> {
         Self::create_with_version(
-            cipher_suite,
+            suite.into_suite()?.id(),
             ProtocolVersion::MLS10,
             group_id,
             credential,

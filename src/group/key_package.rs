@@ -195,9 +195,11 @@ impl KeyPackageSecrets {
         })
     }
 
-    /// `KeyPackageRef = RefHash("MLS 1.0 KeyPackage Reference", KeyPackage)` (§5.2).
-    pub fn reference(&self, suite: &Suite) -> Vec<u8> {
-        key_package_ref(suite, &self.key_package)
+    /// `KeyPackageRef = RefHash("MLS 1.0 KeyPackage Reference", KeyPackage)` (§5.2), in the
+    /// suite the KeyPackage names; `Unsupported` if that suite is not one this build knows.
+    pub fn reference(&self) -> Result<Vec<u8>> {
+        let suite = Suite::new(self.key_package.cipher_suite)?;
+        Ok(key_package_ref(&suite, &self.key_package))
     }
 }
 

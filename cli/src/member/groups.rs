@@ -9,6 +9,7 @@ use crate::client::{self, b64, PostMessage};
 use crate::error::{Error, Result};
 use crate::home::{unix_now, GroupStatus};
 use cohort::codec::Encode;
+use cohort::crypto::{CipherSuite, Suite};
 use cohort::framing::{MLSMessage, MLSMessageBody};
 use cohort::group::{
     ExternalCommitOptions, Group, GroupOptions, KeyPackageOptions, KeyPackageSecrets, NoPsks,
@@ -20,18 +21,43 @@ impl Member {
 
     /// Generate `count` KeyPackages (plus a last-resort one), keep their secrets, publish
     /// them. Returns `(published, available on the server)`.
+    /// `suite` overrides this client's registered suite (it must share its signature scheme).
     pub async fn publish_key_packages(
         &mut self,
         count: u32,
         last_resort: bool,
+        suite: Option<CipherSuite>,
     ) -> Result<(u64, u64)> {
+        let suite = self.suite_or_own(suite)?;
         self.begin().await?;
-        let r = self.publish_inner(count, last_resort).await;
+        let r = self.publish_inner(count, last_resort, suite).await;
         self.end();
         r
     }
 
-    async fn publish_inner(&mut self, count: u32, last_resort: bool) -> Result<(u64, u64)> {
+    /// `requested`, or the registered suite; one whose signature scheme differs from this
+    /// client's key (and certificate) cannot be used.
+    fn suite_or_own(&self, requested: Option<CipherSuite>) -> Result<Suite> {
+        let Some(id) = requested else {
+            return Ok(self.suite);
+        };
+        let suite = Suite::new(id)?;
+        if !suite.accepts_signature_key(&self.signer) {
+            return Err(Error::new(format!(
+                "{id:?} signs with another scheme than this client's key ({:?}); \
+                 register another home with --suite",
+                self.suite.id()
+            )));
+        }
+        Ok(suite)
+    }
+
+    async fn publish_inner(
+        &mut self,
+        count: u32,
+        last_resort: bool,
+        suite: Suite,
+    ) -> Result<(u64, u64)> {
         let mut secrets = Vec::new();
         let mut wire = Vec::new();
         for i in 0..count + last_resort as u32 {
@@ -40,7 +66,7 @@ impl Member {
                 ..KeyPackageOptions::default()
             };
             let kp = KeyPackageSecrets::generate(
-                &self.suite,
+                &suite,
                 self.credential.clone(),
                 &self.signer,
                 &options,
@@ -49,31 +75,30 @@ impl Member {
                 MLSMessage::new(MLSMessageBody::KeyPackage(Box::new(kp.key_package.clone())))
                     .to_bytes(),
             );
-            secrets.push((
-                kp.reference(&self.suite),
-                kp.to_bytes(),
-                options.last_resort,
-            ));
+            secrets.push((kp.reference()?, kp.to_bytes(), options.last_resort));
         }
         // Secrets first: a published package whose secrets we lost would be a dead Welcome.
         self.home.add_key_packages(&secrets)?;
         let accepted = self.api.publish_key_packages(&wire).await?;
-        let (available, _) = self.api.key_package_counts(self.suite.id().0).await?;
+        let (available, _) = self.api.key_package_counts(suite.id().0).await?;
         Ok((accepted, available))
     }
 
     // ----- groups ---------------------------------------------------------------------------
 
-    /// Create a group; its name is also its id on the server.
+    /// Create a group; its name is also its id on the server. `suite` overrides this
+    /// client's registered suite (it must share its signature scheme).
     pub async fn create_group(
         &mut self,
         name: &str,
         allow_external_join: bool,
         private: bool,
+        suite: Option<CipherSuite>,
     ) -> Result<()> {
         check_group_name(name)?;
+        let suite = self.suite_or_own(suite)?;
         self.begin().await?;
-        let r = self.create_inner(name, allow_external_join, private).await;
+        let r = self.create_inner(name, allow_external_join, private, suite).await;
         self.end();
         r
     }
@@ -83,13 +108,14 @@ impl Member {
         name: &str,
         allow_external_join: bool,
         private: bool,
+        suite: Suite,
     ) -> Result<()> {
         if self.home.name_taken(name)? {
             return Err(Error::new(format!("you already have a group named {name}")));
         }
         let gid = name.as_bytes().to_vec();
         let group = Group::create(
-            self.suite.id(),
+            suite,
             gid.clone(),
             self.credential.clone(),
             self.signer.clone(),
@@ -130,15 +156,14 @@ impl Member {
         let mut l = self.take(&gid)?;
         self.fetch_log(&gid, &mut l).await?;
         let present = self.member_names(&l.group);
+        // KeyPackages of the group's suite, which may differ from the registered one.
+        let suite = l.group.suite();
         self.put(&gid, l);
         let wanted: Vec<String> = ids.into_iter().filter(|i| !present.contains(i)).collect();
         if wanted.is_empty() {
             return Err(Error::new("everyone listed is already a member"));
         }
-        let claimed = self
-            .api
-            .claim_key_packages(self.suite.id().0, &wanted)
-            .await?;
+        let claimed = self.api.claim_key_packages(suite.id().0, &wanted).await?;
         let mut list = Vec::new();
         let mut missing = Vec::new();
         for c in claimed {
@@ -150,7 +175,7 @@ impl Member {
                 continue;
             };
             let kp = decode_key_package(&client::field_bytes(&text, "key_package")?)?;
-            if kp.cipher_suite != self.suite.id() {
+            if kp.cipher_suite != suite.id() {
                 return Err(Error::new(format!(
                     "the KeyPackage of {} is for another cipher suite",
                     c.client_id

@@ -1,9 +1,6 @@
 //! Identity, loading and storing groups, and read-only views of them.
 
-use super::{
-    blocking, normalize_client_id, AsValidator, Event, GroupView, Loaded, Member, Stats,
-    DEFAULT_SUITE,
-};
+use super::{blocking, normalize_client_id, AsValidator, Event, GroupView, Loaded, Member, Stats};
 use crate::client::{self, b64, Api, ApiError};
 use crate::error::{Error, Result};
 use crate::home::{
@@ -26,6 +23,7 @@ impl Member {
         client_id: &str,
         enrollment_secret: Option<&str>,
         invite: Option<&str>,
+        cipher_suite: CipherSuite,
     ) -> Result<Member> {
         let client_id = normalize_client_id(client_id);
         let mut home = Home::open(dir)?;
@@ -36,7 +34,7 @@ impl Member {
                 existing.client_id
             )));
         }
-        let suite = Suite::new(DEFAULT_SUITE)?;
+        let suite = Suite::new(cipher_suite)?;
         let signer = suite.generate_signature_key_pair()?;
         let csr = certificate_request(&signer, &client_id)
             .map_err(|e| Error::new(format!("certificate request: {e}")))?;
@@ -72,7 +70,7 @@ impl Member {
         home.save_identity(&StoredIdentity {
             server: api.base().to_string(),
             client_id,
-            suite: DEFAULT_SUITE.0,
+            suite: cipher_suite.0,
             signature_key: Zeroizing::new(signer.to_bytes().as_bytes().to_vec()),
             chain,
             token: Zeroizing::new(enrolled.token),
