@@ -111,3 +111,6 @@ pub mod schedule;
 pub mod tree;
 
 pub use error::{Error, Result};
+/// The `zeroize` crate, so that callers can name [`zeroize::Zeroizing`] (what
+/// [`Group::to_bytes`](group::Group::to_bytes) returns) without a dependency of their own.
+pub use zeroize;

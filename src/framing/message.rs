@@ -240,6 +240,15 @@ impl Encode for MLSMessageBody {
             MLSMessageBody::KeyPackage(m) => m.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        2 + match self {
+            MLSMessageBody::PublicMessage(m) => m.encoded_len(),
+            MLSMessageBody::PrivateMessage(m) => m.encoded_len(),
+            MLSMessageBody::Welcome(m) => m.encoded_len(),
+            MLSMessageBody::GroupInfo(m) => m.encoded_len(),
+            MLSMessageBody::KeyPackage(m) => m.encoded_len(),
+        }
+    }
 }
 
 impl Decode for MLSMessageBody {
@@ -315,6 +324,9 @@ impl Encode for MLSMessage {
     fn encode(&self, out: &mut Vec<u8>) {
         self.version.encode(out);
         self.body.encode(out);
+    }
+    fn encoded_len(&self) -> usize {
+        self.version.encoded_len() + self.body.encoded_len()
     }
 }
 

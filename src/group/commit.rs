@@ -5,7 +5,7 @@ use super::config::GroupConfig;
 use super::key_package::unix_now;
 use super::process::{CommitSummary, NextEpoch, StagedCommit};
 use super::proposals::{check_new_leaves, select_proposals, AppliedProposals, ProposalPolicy};
-use super::psk::{resolve_psk_secret, PskStore};
+use super::psk::{resolve_psk_secret, NoPsks, PskStore};
 use super::state::Group;
 use super::welcome::seal_welcome;
 use crate::codec::{Bytes, Encode};
@@ -95,6 +95,12 @@ pub struct CommitOutput {
 }
 
 impl Group {
+    /// [`Group::commit`] for a group that uses no external PSKs and resumes no other
+    /// group: its own resumption PSKs are still found.
+    pub fn commit_without_psks(&mut self, options: CommitOptions) -> Result<CommitOutput> {
+        self.commit(options, &NoPsks)
+    }
+
     /// Create a commit (§12.4.1). The group stays in the current epoch with the commit
     /// pending until [`Group::confirm_pending_commit`] (the DS accepted it) or until the DS
     /// echoes it back through [`Group::process_message`].

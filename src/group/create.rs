@@ -81,14 +81,22 @@ pub(crate) fn default_lifetime() -> Lifetime {
 }
 
 impl Group {
-    /// Create a one-member group at epoch 0 (§11).
+    /// Create a one-member group at epoch 0 (§11). `group_id` `None` picks a random id of
+    /// `KDF.Nh` bytes, as §11 suggests ("a freshly generated random value of size KDF.Nh").
     pub fn create(
         cipher_suite: CipherSuite,
-        group_id: Vec<u8>,
+        group_id: impl Into<Option<Vec<u8>>>,
         credential: Credential,
         signer: SignaturePrivateKey,
         options: GroupOptions,
     ) -> Result<Group> {
+        let group_id = match group_id.into() {
+            Some(id) => id,
+            None => {
+                let suite = Suite::new(cipher_suite)?;
+                suite.random_bytes(suite.hash_len())?
+            }
+        };
         Self::create_with_version(
             cipher_suite,
             ProtocolVersion::MLS10,
