@@ -386,6 +386,13 @@ impl Group {
         self.merge_staged_commit(pending.staged)
     }
 
+    /// The ratchet tree of the epoch our pending commit leads to: what a new member needs
+    /// out of band when Welcomes omit the `ratchet_tree` extension (§12.4.3.3,
+    /// [`GroupConfig::ratchet_tree_extension`] off).
+    pub fn pending_commit_tree(&self) -> Option<&RatchetTree> {
+        self.pending_commit.as_ref().map(|p| &p.staged.next.tree)
+    }
+
     /// Drop our pending commit (another commit won the epoch, or the DS rejected ours).
     pub fn discard_pending_commit(&mut self) {
         self.pending_commit = None;
