@@ -58,6 +58,11 @@ impl Encode for PublicMessage {
             tag.encode(out);
         }
     }
+    fn encoded_len(&self) -> usize {
+        self.content.encoded_len()
+            + self.auth.encoded_len()
+            + self.membership_tag.as_ref().map_or(0, |t| t.encoded_len())
+    }
 }
 
 impl Decode for PublicMessage {
