@@ -514,7 +514,7 @@ impl Store {
         &mut self,
         r: HandlePendingCommitRequest,
     ) -> Result<HandleReInitCommitResponse, Status> {
-        self.handle_pending_commit(r.clone())?;
+        self.handle_pending_commit(r)?;
         self.start_reinit(r.state_id)
     }
 
