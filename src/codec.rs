@@ -23,11 +23,28 @@ pub trait Encode {
     /// Append the encoding of `self` to `out`.
     fn encode(&self, out: &mut Vec<u8>);
 
-    /// The encoding of `self` as a new byte vector.
+    /// The length of the encoding, so that buffers are allocated once instead of growing by
+    /// doubling. Exact for every type the codec macros declare whose fields report theirs; a
+    /// type that does not override it reports 0, and vectors holding it fall back to
+    /// measuring their body (never a wrong encoding, only a slower one).
+    fn encoded_len(&self) -> usize {
+        0
+    }
+
+    /// The encoding of `self` as a new byte vector, allocated once at [`Encode::encoded_len`].
     fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(self.encoded_len());
         self.encode(&mut out);
         out
+    }
+}
+
+/// Length of the varint prefix of a vector of `len` bytes (§2.1.2).
+pub fn varint_len(len: usize) -> usize {
+    match len {
+        0..=63 => 1,
+        64..=16383 => 2,
+        _ => 4,
     }
 }
 
@@ -180,9 +197,24 @@ pub fn write_vec_bytes(out: &mut Vec<u8>, data: &[u8]) {
 
 /// Append a vector whose body is produced by `body`, prefixing its length.
 pub fn write_vec_with(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
-    let mut tmp = Vec::new();
-    body(&mut tmp);
-    write_vec_bytes(out, &tmp);
+    write_vec_sized(out, 0, body);
+}
+
+/// [`write_vec_with`] for a body expected to be `hint` bytes long: the prefix is written
+/// first and the body in place, so nothing is copied when the hint is right; a wrong hint
+/// costs one move of the body behind a corrected prefix.
+pub fn write_vec_sized(out: &mut Vec<u8>, hint: usize, body: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    write_varint(out, hint as u64);
+    let body_start = out.len();
+    out.reserve(hint);
+    body(out);
+    let actual = out.len() - body_start;
+    if actual != hint {
+        let tail = out.split_off(body_start);
+        out.truncate(start);
+        write_vec_bytes(out, &tail);
+    }
 }
 
 macro_rules! int_codec {
@@ -190,6 +222,9 @@ macro_rules! int_codec {
         impl Encode for $t {
             fn encode(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_be_bytes());
+            }
+            fn encoded_len(&self) -> usize {
+                core::mem::size_of::<$t>()
             }
         }
         impl Decode for $t {
@@ -204,6 +239,9 @@ int_codec!(u8, u16, u32, u64);
 impl<const N: usize> Encode for [u8; N] {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self);
+    }
+    fn encoded_len(&self) -> usize {
+        N
     }
 }
 
@@ -224,6 +262,9 @@ impl<T: Encode> Encode for Option<T> {
             }
         }
     }
+    fn encoded_len(&self) -> usize {
+        1 + self.as_ref().map_or(0, Encode::encoded_len)
+    }
 }
 
 impl<T: Decode> Decode for Option<T> {
@@ -239,7 +280,12 @@ impl<T: Decode> Decode for Option<T> {
 /// `T items<V>`: a varint byte length followed by the items.
 impl<T: Encode> Encode for Vec<T> {
     fn encode(&self, out: &mut Vec<u8>) {
-        write_vec_with(out, |b| self.iter().for_each(|x| x.encode(b)));
+        let body = self.iter().map(Encode::encoded_len).sum();
+        write_vec_sized(out, body, |b| self.iter().for_each(|x| x.encode(b)));
+    }
+    fn encoded_len(&self) -> usize {
+        let body: usize = self.iter().map(Encode::encoded_len).sum();
+        varint_len(body) + body
     }
 }
 
@@ -302,6 +348,9 @@ impl Encode for Bytes {
     fn encode(&self, out: &mut Vec<u8>) {
         write_vec_bytes(out, &self.0);
     }
+    fn encoded_len(&self) -> usize {
+        varint_len(self.0.len()) + self.0.len()
+    }
 }
 
 impl Decode for Bytes {
@@ -331,6 +380,9 @@ macro_rules! codec_struct {
             #[allow(unused_variables)]
             fn encode(&self, out: &mut Vec<u8>) {
                 $( $crate::codec::Encode::encode(&self.$field, out); )*
+            }
+            fn encoded_len(&self) -> usize {
+                0 $( + $crate::codec::Encode::encoded_len(&self.$field) )*
             }
         }
 
@@ -384,6 +436,9 @@ macro_rules! codec_registry {
             fn encode(&self, out: &mut Vec<u8>) {
                 $crate::codec::Encode::encode(&self.0, out)
             }
+            fn encoded_len(&self) -> usize {
+                ::core::mem::size_of::<$int>()
+            }
         }
 
         impl $crate::codec::Decode for $name {
@@ -414,6 +469,9 @@ macro_rules! codec_enum {
         impl $crate::codec::Encode for $name {
             fn encode(&self, out: &mut Vec<u8>) {
                 $crate::codec::Encode::encode(&(*self as $int), out)
+            }
+            fn encoded_len(&self) -> usize {
+                ::core::mem::size_of::<$int>()
             }
         }
 

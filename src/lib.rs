@@ -25,41 +25,48 @@
 //!     CommitOptions, Group, GroupOptions, JoinOptions, KeyPackageOptions, KeyPackageSecrets,
 //!     NoPsks, ReceivedMessage,
 //! };
-//! use cohort::messages::Credential;
+//! use cohort::messages::{Credential, KeyPackage};
 //!
 //! # fn main() -> cohort::Result<()> {
 //! let id = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
 //! let suite = Suite::new(id)?;
 //!
-//! // Alice creates a group; Bob publishes a KeyPackage and keeps its private keys.
+//! // Alice creates a group (`None`: a random group id); Bob publishes a KeyPackage as
+//! // bytes and keeps its private keys.
 //! let alice_key = suite.generate_signature_key_pair()?;
 //! let mut alice = Group::create(
 //!     id,
-//!     b"team".to_vec(),
+//!     None,
 //!     Credential::basic("alice"),
 //!     alice_key,
 //!     GroupOptions::default(),
 //! )?;
 //! let bob_key = suite.generate_signature_key_pair()?;
-//! let bob_kp = KeyPackageSecrets::generate(
+//! let bob_kps = vec![KeyPackageSecrets::generate(
 //!     &suite,
 //!     Credential::basic("bob"),
 //!     &bob_key,
 //!     &KeyPackageOptions::default(),
-//! )?;
+//! )?];
+//! let published: Vec<u8> = bob_kps[0].to_message_bytes();
 //!
 //! // Alice adds Bob. The commit stays pending until the Delivery Service accepts it.
-//! let out = alice.commit(
-//!     CommitOptions { add: vec![bob_kp.key_package.clone()], ..Default::default() },
-//!     &NoPsks,
-//! )?;
+//! let bob_kp = KeyPackage::from_message_bytes(&published)?;
+//! let out = alice.commit_without_psks(CommitOptions {
+//!     add: vec![bob_kp],
+//!     ..Default::default()
+//! })?;
 //! alice.confirm_pending_commit()?;
 //! let welcome = out.welcome.expect("Bob was added");
-//! let mut bob = Group::join(&welcome, &bob_kp, &NoPsks, JoinOptions::default())?;
+//! // Bob joins with whichever of his KeyPackages the Welcome is for, and learns which.
+//! let (mut bob, used) =
+//!     Group::join_from(&welcome, bob_kps.as_slice(), &NoPsks, JoinOptions::default())?;
+//! assert_eq!(used, bob_kps[0].key_package_ref()?);
+//! assert_eq!(bob.member_by_identity(b"alice"), Some(alice.own_leaf_index()));
 //!
 //! // Alice sends; the bytes cross the network; Bob reads.
 //! let wire = alice.send_application(b"hello Bob", b"")?.to_bytes();
-//! match bob.process_message(MLSMessage::decode_exact(&wire)?, &NoPsks)? {
+//! match bob.process(MLSMessage::decode_exact(&wire)?)? {
 //!     ReceivedMessage::Application { data, sender, .. } => {
 //!         assert_eq!(data, b"hello Bob");
 //!         assert_eq!(sender, alice.own_leaf_index());
@@ -68,9 +75,9 @@
 //! }
 //!
 //! // Bob updates his keys with an empty commit; Alice follows.
-//! let out = bob.commit(CommitOptions::default(), &NoPsks)?;
+//! let out = bob.commit_without_psks(CommitOptions::default())?;
 //! bob.confirm_pending_commit()?;
-//! if let ReceivedMessage::Commit(staged) = alice.process_message(out.commit, &NoPsks)? {
+//! if let ReceivedMessage::Commit(staged) = alice.process(out.commit)? {
 //!     alice.merge_staged_commit(*staged)?;
 //! }
 //! assert_eq!(alice.epoch_authenticator(), bob.epoch_authenticator());
@@ -94,7 +101,11 @@
 //!   secrets.
 //! - **PSKs** come from a [`group::PskStore`]; a `Group` is itself a store of its own
 //!   resumption PSKs, for [branching](group::Group::branch) and
-//!   [reinitialisation](group::Group::reinit).
+//!   [reinitialisation](group::Group::reinit). A group with no external PSKs uses
+//!   [`Group::process`](group::Group::process) and
+//!   [`Group::commit_without_psks`](group::Group::commit_without_psks).
+//! - **Proposals** received are cached for the next commit; refuse one with
+//!   [`Group::refuse_proposal`](group::Group::refuse_proposal).
 //!
 //! `examples/group_chat.rs` walks through more of the API.
 #![forbid(unsafe_code)]
@@ -111,3 +122,6 @@ pub mod schedule;
 pub mod tree;
 
 pub use error::{Error, Result};
+/// The `zeroize` crate, so that callers can name [`zeroize::Zeroizing`] (what
+/// [`Group::to_bytes`](group::Group::to_bytes) returns) without a dependency of their own.
+pub use zeroize;

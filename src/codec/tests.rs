@@ -121,3 +121,37 @@ fn closed_enums_reject_unknown_registries_keep_them() {
     assert_eq!(Kind::A.name(), Some("A"));
     let _ = Colour::Red;
 }
+
+/// An item that reports no length hint (the trait's default), to drive the fallback.
+struct Unhinted(Vec<u8>);
+
+impl Encode for Unhinted {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
+}
+
+#[test]
+fn vectors_encode_in_place_with_right_and_wrong_length_hints() {
+    // Right hint: prefix written first, body in place.
+    let items: Vec<Bytes> = (0..100u8).map(|i| Bytes(vec![i; i as usize])).collect();
+    let mut expected = Vec::new();
+    let body: Vec<u8> = items.iter().flat_map(|b| b.to_bytes()).collect();
+    write_vec_bytes(&mut expected, &body);
+    assert_eq!(items.encoded_len(), expected.len());
+    assert_eq!(items.to_bytes(), expected);
+
+    // Wrong hint (0 for every item): the body is moved behind a corrected prefix, after
+    // whatever the buffer already held.
+    let unhinted: Vec<Unhinted> = (0..100u8).map(|i| Unhinted(vec![i; 3])).collect();
+    let body: Vec<u8> = (0..100u8).flat_map(|i| [i; 3]).collect();
+    let mut out = vec![0xaa];
+    unhinted.encode(&mut out);
+    let mut expected = vec![0xaa];
+    write_vec_bytes(&mut expected, &body);
+    assert_eq!(out, expected);
+    assert_eq!(varint_len(63), 1);
+    assert_eq!(varint_len(64), 2);
+    assert_eq!(varint_len(16383), 2);
+    assert_eq!(varint_len(16384), 4);
+}

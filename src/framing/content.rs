@@ -68,6 +68,12 @@ impl Encode for Sender {
             Sender::NewMemberProposal | Sender::NewMemberCommit => {}
         }
     }
+    fn encoded_len(&self) -> usize {
+        match self {
+            Sender::Member(_) | Sender::External(_) => 5,
+            Sender::NewMemberProposal | Sender::NewMemberCommit => 1,
+        }
+    }
 }
 
 impl Decode for Sender {
@@ -145,6 +151,13 @@ impl Encode for Content {
     fn encode(&self, out: &mut Vec<u8>) {
         self.content_type().encode(out);
         self.encode_body(out);
+    }
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            Content::Application(data) => data.encoded_len(),
+            Content::Proposal(p) => p.encoded_len(),
+            Content::Commit(c) => c.encoded_len(),
+        }
     }
 }
 
@@ -254,6 +267,13 @@ impl Encode for FramedContentAuthData {
         if let Some(tag) = &self.confirmation_tag {
             tag.encode(out);
         }
+    }
+    fn encoded_len(&self) -> usize {
+        self.signature.encoded_len()
+            + self
+                .confirmation_tag
+                .as_ref()
+                .map_or(0, |t| t.encoded_len())
     }
 }
 

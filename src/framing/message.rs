@@ -58,6 +58,11 @@ impl Encode for PublicMessage {
             tag.encode(out);
         }
     }
+    fn encoded_len(&self) -> usize {
+        self.content.encoded_len()
+            + self.auth.encoded_len()
+            + self.membership_tag.as_ref().map_or(0, |t| t.encoded_len())
+    }
 }
 
 impl Decode for PublicMessage {
@@ -240,6 +245,15 @@ impl Encode for MLSMessageBody {
             MLSMessageBody::KeyPackage(m) => m.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        2 + match self {
+            MLSMessageBody::PublicMessage(m) => m.encoded_len(),
+            MLSMessageBody::PrivateMessage(m) => m.encoded_len(),
+            MLSMessageBody::Welcome(m) => m.encoded_len(),
+            MLSMessageBody::GroupInfo(m) => m.encoded_len(),
+            MLSMessageBody::KeyPackage(m) => m.encoded_len(),
+        }
+    }
 }
 
 impl Decode for MLSMessageBody {
@@ -315,6 +329,9 @@ impl Encode for MLSMessage {
     fn encode(&self, out: &mut Vec<u8>) {
         self.version.encode(out);
         self.body.encode(out);
+    }
+    fn encoded_len(&self) -> usize {
+        self.version.encoded_len() + self.body.encoded_len()
     }
 }
 

@@ -5,7 +5,7 @@ use super::config::GroupConfig;
 use super::key_package::unix_now;
 use super::process::{CommitSummary, NextEpoch, StagedCommit};
 use super::proposals::{check_new_leaves, select_proposals, AppliedProposals, ProposalPolicy};
-use super::psk::{resolve_psk_secret, PskStore};
+use super::psk::{resolve_psk_secret, NoPsks, PskStore};
 use super::state::Group;
 use super::welcome::seal_welcome;
 use crate::codec::{Bytes, Encode};
@@ -95,6 +95,12 @@ pub struct CommitOutput {
 }
 
 impl Group {
+    /// [`Group::commit`] for a group that uses no external PSKs and resumes no other
+    /// group: its own resumption PSKs are still found.
+    pub fn commit_without_psks(&mut self, options: CommitOptions) -> Result<CommitOutput> {
+        self.commit(options, &NoPsks)
+    }
+
     /// Create a commit (§12.4.1). The group stays in the current epoch with the commit
     /// pending until [`Group::confirm_pending_commit`] (the DS accepted it) or until the DS
     /// echoes it back through [`Group::process_message`].
@@ -385,6 +391,13 @@ impl Group {
             .take()
             .ok_or(Error::Misuse("no pending commit"))?;
         self.merge_staged_commit(pending.staged)
+    }
+
+    /// The ratchet tree of the epoch our pending commit leads to: what a new member needs
+    /// out of band when Welcomes omit the `ratchet_tree` extension (§12.4.3.3,
+    /// [`GroupConfig::ratchet_tree_extension`] off).
+    pub fn pending_commit_tree(&self) -> Option<&RatchetTree> {
+        self.pending_commit.as_ref().map(|p| &p.staged.next.tree)
     }
 
     /// Drop our pending commit (another commit won the epoch, or the DS rejected ours).

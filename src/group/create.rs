@@ -82,16 +82,22 @@ pub(crate) fn default_lifetime() -> Lifetime {
 
 impl Group {
     /// Create a one-member group at epoch 0 (§11), in a suite given as a [`CipherSuite`] or
-    /// a resolved [`Suite`].
+    /// a resolved [`Suite`]. `group_id` `None` picks a random id of `KDF.Nh` bytes, as §11
+    /// suggests ("a freshly generated random value of size KDF.Nh").
     pub fn create(
         suite: impl IntoSuite,
-        group_id: Vec<u8>,
+        group_id: impl Into<Option<Vec<u8>>>,
         credential: Credential,
         signer: SignaturePrivateKey,
         options: GroupOptions,
     ) -> Result<Group> {
+        let suite = suite.into_suite()?;
+        let group_id = match group_id.into() {
+            Some(id) => id,
+            None => suite.random_bytes(suite.hash_len())?,
+        };
         Self::create_with_version(
-            suite.into_suite()?.id(),
+            suite.id(),
             ProtocolVersion::MLS10,
             group_id,
             credential,

@@ -2,7 +2,7 @@
 
 use super::config::GroupConfig;
 use super::create::EpochState;
-use super::key_package::{unix_now, KeyPackageSecrets};
+use super::key_package::{unix_now, KeyPackageSecrets, KeyPackageStore};
 use super::psk::{resolve_psk_secret, PskStore};
 use super::state::Group;
 use super::welcome::{decrypt_group_info, open_group_secrets, verify_group_info};
@@ -120,6 +120,30 @@ impl Group {
             MLSMessageBody::Welcome(w) => Self::join_welcome(w, key_package, psks, options),
             _ => Err(Error::Misuse("not a Welcome message")),
         }
+    }
+
+    /// Join from a Welcome with whichever of our KeyPackages it was sealed to (§12.4.3.1):
+    /// the first of its entries whose KeyPackageRef `key_packages` knows. Returns the group
+    /// and that KeyPackageRef, so that the caller can delete the package's secrets.
+    pub fn join_from(
+        welcome: &MLSMessage,
+        key_packages: &(impl KeyPackageStore + ?Sized),
+        psks: &dyn PskStore,
+        options: JoinOptions<'_>,
+    ) -> Result<(Group, Vec<u8>)> {
+        let MLSMessageBody::Welcome(w) = &welcome.body else {
+            return Err(Error::Misuse("not a Welcome message"));
+        };
+        let (reference, secrets) = w
+            .secrets
+            .iter()
+            .find_map(|e| {
+                key_packages
+                    .key_package_secrets(&e.new_member)
+                    .map(|kp| (e.new_member.to_vec(), kp))
+            })
+            .ok_or(Rule::WelcomeNoEntry)?;
+        Ok((Self::join_welcome(w, secrets, psks, options)?, reference))
     }
 
     /// Join from a decoded Welcome (§12.4.3.1), checking everything a joiner must.

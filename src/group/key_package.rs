@@ -1,8 +1,9 @@
 //! Creating and validating KeyPackages (RFC 9420 §10, §10.1).
 
-use crate::codec::{Bytes, Encode};
+use crate::codec::{Bytes, Decode, Encode};
 use crate::crypto::{HpkePrivateKey, SignaturePrivateKey, Suite};
 use crate::error::{Error, Result, Rule};
+use crate::framing::{MLSMessage, MLSMessageBody, WireFormat};
 use crate::messages::{
     Capabilities, Credential, CredentialType, Extension, ExtensionType, Extensions, KeyPackage,
     LeafNode, LeafNodeSourceData, Lifetime, ProtocolVersion,
@@ -200,6 +201,79 @@ impl KeyPackageSecrets {
     pub fn reference(&self) -> Result<Vec<u8>> {
         let suite = Suite::new(self.key_package.cipher_suite)?;
         Ok(key_package_ref(&suite, &self.key_package))
+    }
+
+    /// The KeyPackageRef (§5.2) under the cipher suite the KeyPackage names.
+    pub fn key_package_ref(&self) -> Result<Vec<u8>> {
+        self.key_package.reference()
+    }
+
+    /// The KeyPackage as an `MLSMessage` to publish (§6), encoded without copying the
+    /// package: the secrets stay here for the join.
+    pub fn to_message_bytes(&self) -> Vec<u8> {
+        self.key_package.to_message_bytes()
+    }
+}
+
+impl KeyPackage {
+    /// The KeyPackageRef (§5.2) under the cipher suite this package names.
+    pub fn reference(&self) -> Result<Vec<u8>> {
+        Ok(key_package_ref(&Suite::new(self.cipher_suite)?, self))
+    }
+
+    /// This KeyPackage wrapped in an `MLSMessage` (§6: version, `mls_key_package` wire
+    /// format, the package) and encoded, without cloning the package into a message.
+    pub fn to_message_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + self.encoded_len());
+        ProtocolVersion::MLS10.encode(&mut out);
+        WireFormat::KeyPackage.encode(&mut out);
+        self.encode(&mut out);
+        out
+    }
+
+    /// Decode an `MLSMessage` that must carry a KeyPackage (the inverse of
+    /// [`KeyPackage::to_message_bytes`]); any other message is API misuse. The package is
+    /// only decoded: check it with [`validate_key_package`] before use.
+    pub fn from_message_bytes(bytes: &[u8]) -> Result<KeyPackage> {
+        match MLSMessage::decode_exact(bytes).map_err(Error::Decode)?.body {
+            MLSMessageBody::KeyPackage(kp) => Ok(*kp),
+            _ => Err(Error::Misuse("not a KeyPackage message")),
+        }
+    }
+}
+
+/// Where a joiner finds the secrets of the KeyPackage a Welcome was sealed to, by
+/// KeyPackageRef (§12.4.3.1): a client with many published KeyPackages passes all of them.
+pub trait KeyPackageStore {
+    /// The secrets of the KeyPackage whose KeyPackageRef is `reference`, if we hold it.
+    fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets>;
+}
+
+/// A list of KeyPackages, searched by recomputing each one's reference (fine for a few).
+impl KeyPackageStore for [KeyPackageSecrets] {
+    fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets> {
+        self.iter().find(|kp| {
+            kp.key_package_ref()
+                .is_ok_and(|r| r.as_slice() == reference)
+        })
+    }
+}
+
+/// KeyPackages indexed by their KeyPackageRef (see [`KeyPackageSecrets::key_package_ref`]).
+impl<S: std::hash::BuildHasher> KeyPackageStore
+    for std::collections::HashMap<Vec<u8>, KeyPackageSecrets, S>
+{
+    fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets> {
+        self.get(reference)
+    }
+}
+
+/// One KeyPackage, for [`Group::join_from`](super::Group::join_from) with a single package.
+impl KeyPackageStore for KeyPackageSecrets {
+    fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets> {
+        self.key_package_ref()
+            .is_ok_and(|r| r.as_slice() == reference)
+            .then_some(self)
     }
 }
 

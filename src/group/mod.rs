@@ -25,7 +25,7 @@ pub use create::GroupOptions;
 pub use credential::{CredentialValidator, SharedValidator};
 pub use external::{ExternalCommitOptions, ExternalProposer};
 pub use join::JoinOptions;
-pub use key_package::{KeyPackageOptions, KeyPackageSecrets};
+pub use key_package::{KeyPackageOptions, KeyPackageSecrets, KeyPackageStore};
 pub use process::{CommitSummary, ReceivedMessage, StagedCommit};
 pub use proposals::CachedProposal;
 pub use psk::{MemoryPskStore, NoPsks, PskStore, PskStores};

@@ -6,7 +6,7 @@ use super::key_package::unix_now;
 use super::proposals::{
     check_credential, check_new_leaves, proposal_ref, CachedProposal, ProposalPolicy,
 };
-use super::psk::PskStore;
+use super::psk::{NoPsks, PskStore};
 use super::state::{past_signature_key, Group, PastEpoch};
 use crate::codec::Bytes;
 use crate::crypto::Secret;
@@ -102,6 +102,12 @@ impl NextEpoch {
 }
 
 impl Group {
+    /// [`Group::process_message`] for a group that uses no external PSKs and resumes no
+    /// other group: its own resumption PSKs are still found.
+    pub fn process(&mut self, message: MLSMessage) -> Result<ReceivedMessage> {
+        self.process_message(message, &NoPsks)
+    }
+
     /// Process a message from the Delivery Service.
     ///
     /// Application messages and proposals take effect at once; a commit is returned staged

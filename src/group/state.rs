@@ -124,6 +124,52 @@ impl Group {
             .collect()
     }
 
+    /// The members in leaf order as `(leaf index, leaf)`, borrowed: unlike
+    /// [`Group::members`], nothing is cloned.
+    pub fn member_leaves(&self) -> impl Iterator<Item = (u32, &LeafNode)> + '_ {
+        self.tree.members()
+    }
+
+    /// The leaf of the member at `index`, if that leaf is occupied.
+    pub fn member(&self, index: u32) -> Option<&LeafNode> {
+        self.tree.leaf(index)
+    }
+
+    /// The leaf index of the member whose signature key is `key`: O(1), from the tree's
+    /// key index (§7.3 makes signature keys unique in a group).
+    pub fn member_by_signature_key(&self, key: &[u8]) -> Option<u32> {
+        self.tree.find_signature_key(key)
+    }
+
+    /// The leaf index of the first member (in leaf order) whose credential is a basic
+    /// credential for `identity` (§5.3). Identities need not be unique, so this is a scan;
+    /// an application with another notion of identity uses [`Group::member_leaves`].
+    pub fn member_by_identity(&self, identity: &[u8]) -> Option<u32> {
+        self.tree
+            .members()
+            .find_map(|(i, leaf)| match &leaf.credential {
+                crate::messages::Credential::Basic { identity: id } => {
+                    (id.as_slice() == identity).then_some(i)
+                }
+                _ => None,
+            })
+    }
+
+    /// Refuse a proposal received this epoch (by its ProposalRef, as
+    /// [`ReceivedMessage::Proposal`](super::ReceivedMessage::Proposal) reports it): it leaves
+    /// the cache, so our commits no longer include it, and a commit by another member that
+    /// references it fails to process (the application refuses that commit too). Returns
+    /// the refused proposal, or `None` if no cached proposal has that reference.
+    pub fn refuse_proposal(&mut self, reference: &[u8]) -> Option<CachedProposal> {
+        let at = self
+            .proposals
+            .iter()
+            .position(|p| p.reference.as_slice() == reference)?;
+        self.own_proposals
+            .retain(|(_, r)| r.as_slice() != reference);
+        Some(self.proposals.remove(at))
+    }
+
     /// Number of members.
     pub fn member_count(&self) -> usize {
         self.tree.member_count()

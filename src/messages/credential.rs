@@ -57,6 +57,12 @@ impl Encode for Credential {
             Credential::X509 { certificates } => certificates.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        2 + match self {
+            Credential::Basic { identity } => identity.encoded_len(),
+            Credential::X509 { certificates } => certificates.encoded_len(),
+        }
+    }
 }
 
 impl Decode for Credential {

@@ -156,6 +156,9 @@ impl Encode for Extensions {
     fn encode(&self, out: &mut Vec<u8>) {
         self.0.encode(out);
     }
+    fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
+    }
 }
 
 impl Decode for Extensions {

@@ -79,6 +79,13 @@ impl Encode for LeafNodeSourceData {
             LeafNodeSourceData::Commit(parent_hash) => parent_hash.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            LeafNodeSourceData::KeyPackage(lifetime) => lifetime.encoded_len(),
+            LeafNodeSourceData::Update => 0,
+            LeafNodeSourceData::Commit(parent_hash) => parent_hash.encoded_len(),
+        }
+    }
 }
 
 impl Decode for LeafNodeSourceData {

@@ -58,6 +58,12 @@ impl Encode for Node {
             Node::Parent(parent) => parent.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            Node::Leaf(leaf) => leaf.encoded_len(),
+            Node::Parent(parent) => parent.encoded_len(),
+        }
+    }
 }
 
 impl Decode for Node {
@@ -80,6 +86,9 @@ pub struct RatchetTreeWire(pub Vec<Option<Node>>);
 impl Encode for RatchetTreeWire {
     fn encode(&self, out: &mut Vec<u8>) {
         self.0.encode(out);
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
     }
 }
 

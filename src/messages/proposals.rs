@@ -130,6 +130,17 @@ impl Encode for Proposal {
             Proposal::GroupContextExtensions(p) => p.encode(out),
         }
     }
+    fn encoded_len(&self) -> usize {
+        2 + match self {
+            Proposal::Add(p) => p.encoded_len(),
+            Proposal::Update(p) => p.encoded_len(),
+            Proposal::Remove(p) => p.encoded_len(),
+            Proposal::PreSharedKey(p) => p.encoded_len(),
+            Proposal::ReInit(p) => p.encoded_len(),
+            Proposal::ExternalInit(p) => p.encoded_len(),
+            Proposal::GroupContextExtensions(p) => p.encoded_len(),
+        }
+    }
 }
 
 impl Decode for Proposal {
@@ -184,6 +195,12 @@ impl Encode for ProposalOrRef {
         match self {
             ProposalOrRef::Proposal(p) => p.encode(out),
             ProposalOrRef::Reference(r) => r.encode(out),
+        }
+    }
+    fn encoded_len(&self) -> usize {
+        1 + match self {
+            ProposalOrRef::Proposal(p) => p.encoded_len(),
+            ProposalOrRef::Reference(r) => r.encoded_len(),
         }
     }
 }

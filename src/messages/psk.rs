@@ -70,6 +70,17 @@ impl Encode for PSKTypeData {
             }
         }
     }
+    fn encoded_len(&self) -> usize {
+        self.psk_type().encoded_len()
+            + match self {
+                PSKTypeData::External { psk_id } => psk_id.encoded_len(),
+                PSKTypeData::Resumption {
+                    usage,
+                    psk_group_id,
+                    psk_epoch,
+                } => usage.encoded_len() + psk_group_id.encoded_len() + psk_epoch.encoded_len(),
+            }
+    }
 }
 
 impl Decode for PSKTypeData {
