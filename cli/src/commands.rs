@@ -363,7 +363,8 @@ async fn group(action: GroupAction, home: &Path, server: Option<&str>) -> Result
             private,
             suite,
         } => {
-            m.create_group(&name, allow_external_join, private, suite).await?;
+            m.create_group(&name, allow_external_join, private, suite)
+                .await?;
             println!(
                 "[{name}] created at epoch 0 with {}{}",
                 if private {

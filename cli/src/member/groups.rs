@@ -98,7 +98,9 @@ impl Member {
         check_group_name(name)?;
         let suite = self.suite_or_own(suite)?;
         self.begin().await?;
-        let r = self.create_inner(name, allow_external_join, private, suite).await;
+        let r = self
+            .create_inner(name, allow_external_join, private, suite)
+            .await;
         self.end();
         r
     }
