@@ -349,7 +349,7 @@ fn shrink<T: Clone>(
         Chunk::Inner(children) => {
             let child = coverage(level - 1);
             children.truncate(len.div_ceil(child));
-            if len % child != 0 {
+            if !len.is_multiple_of(child) {
                 if let Some(last) = children.last_mut() {
                     let base = (len / child) * child;
                     shrink(last, level - 1, len - base, old - base, stride, fill);
