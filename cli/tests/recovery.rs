@@ -34,6 +34,8 @@ fn post_garbage_commit(server: &str, token: &str, group: &str, epoch: u64, victi
     let body = serde_json::json!({ "message": b64(&msg.to_bytes()), "removed": [victim] });
     let url = format!("{server}/v1/groups/{}/messages", b64(group.as_bytes()));
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // reqwest's rustls backend (the CLI's HTTPS) needs a process-wide provider to build any client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let status = rt.block_on(async {
         reqwest::Client::new()
             .post(url)
