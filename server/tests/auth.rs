@@ -183,7 +183,7 @@ async fn no_or_bad_credentials_get_401() {
 
 #[tokio::test]
 async fn key_package_upload_claim_and_last_resort() {
-    let srv = Server::start(&["--open"]);
+    let srv = Server::start(&["--open", "--claims-per-target-per-hour", "10"]);
     let alice = srv.enroll("alice@x/1").await;
     let bob = srv.enroll("bob@x/1").await;
     let kps: Vec<String> = (0..3).map(|_| b64(&bob.key_package_msg(false))).collect();
