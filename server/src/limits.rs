@@ -31,8 +31,14 @@ pub struct Limits {
     pub claims_of_target_per_minute: u32,
     /// KeyPackages one client may hold on the server.
     pub max_key_packages: u64,
-    /// Groups one client may create.
+    /// Groups one client may create (groups are never deleted: a count over its lifetime).
     pub max_groups_per_client: u64,
+    /// Messages (of any kind) one client may post per minute, sustained; the burst is the
+    /// same. With the retention policy this bounds what one client can make the log hold.
+    pub messages_per_minute: u32,
+    /// Bytes of messages one log fetch may return (one message always comes, however
+    /// large): what a fetch costs the server follows what it answers, not `limit`.
+    pub max_page_bytes: usize,
     /// Open WebSocket subscriptions per client.
     pub max_websockets_per_client: u32,
 }
@@ -48,7 +54,9 @@ impl Default for Limits {
             claims_per_target_per_hour: 4,
             claims_of_target_per_minute: 10,
             max_key_packages: 200,
-            max_groups_per_client: 1000,
+            max_groups_per_client: 10_000,
+            messages_per_minute: 600,
+            max_page_bytes: 4 << 20,
             max_websockets_per_client: 4,
         }
     }
@@ -82,6 +90,7 @@ pub(crate) struct Limiters {
     claims: DefaultKeyedRateLimiter<String>,
     claims_pair: DefaultKeyedRateLimiter<(String, String)>,
     claims_target: DefaultKeyedRateLimiter<String>,
+    messages: DefaultKeyedRateLimiter<String>,
     sockets: Arc<Mutex<HashMap<String, u32>>>,
 }
 
@@ -103,6 +112,7 @@ impl Limiters {
             claims: keyed(per_minute(limits.claims_per_minute)),
             claims_pair: keyed(Quota::per_hour(nz(limits.claims_per_target_per_hour))),
             claims_target: keyed(per_minute(limits.claims_of_target_per_minute)),
+            messages: keyed(per_minute(limits.messages_per_minute)),
             sockets: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -114,6 +124,13 @@ impl Limiters {
     /// One request by `client`.
     pub fn request(&self, client: &str) -> Result<(), RetryAfter> {
         self.requests
+            .check_key(&client.to_owned())
+            .map_err(Self::wait)
+    }
+
+    /// One message posted by `client`.
+    pub fn message(&self, client: &str) -> Result<(), RetryAfter> {
+        self.messages
             .check_key(&client.to_owned())
             .map_err(Self::wait)
     }
@@ -194,6 +211,7 @@ impl Limiters {
         self.claims.retain_recent();
         self.claims_pair.retain_recent();
         self.claims_target.retain_recent();
+        self.messages.retain_recent();
         let now = Instant::now();
         self.enroll_blocked
             .lock()

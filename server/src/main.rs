@@ -65,7 +65,7 @@ struct ServeArgs {
     /// Operator token for /v1/admin/* (prefer the environment variable).
     #[arg(long, env = "COHORT_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
-    /// Largest request body in bytes.
+    /// Largest request body in bytes, for routes that carry MLS messages or GroupInfos.
     #[arg(long, default_value_t = cohort_server::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Validity of issued certificates in days (1 to 3660).
@@ -110,6 +110,15 @@ struct ServeArgs {
     /// Open WebSocket subscriptions per client.
     #[arg(long, default_value_t = Limits::default().max_websockets_per_client)]
     max_websockets_per_client: u32,
+    /// Groups one client may create.
+    #[arg(long, default_value_t = Limits::default().max_groups_per_client)]
+    max_groups_per_client: u64,
+    /// Messages one client may post per minute (sustained and burst).
+    #[arg(long, default_value_t = Limits::default().messages_per_minute)]
+    messages_per_minute: u32,
+    /// Bytes of messages one log or inbox fetch returns at most (one always comes).
+    #[arg(long, default_value_t = Limits::default().max_page_bytes)]
+    max_page_bytes: usize,
     /// Failed enrollments per address before it must wait.
     #[arg(long, default_value_t = Limits::default().enroll_failure_burst)]
     enroll_failure_burst: u32,
@@ -207,6 +216,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             max_key_packages: args.max_key_packages,
             max_websockets_per_client: args.max_websockets_per_client,
             enroll_failure_burst: args.enroll_failure_burst.max(1),
+            max_groups_per_client: args.max_groups_per_client,
+            messages_per_minute: args.messages_per_minute.max(1),
+            max_page_bytes: args.max_page_bytes.max(1),
             ..Limits::default()
         },
         enrollment,

@@ -177,3 +177,141 @@ async fn websocket_subscriptions_per_client_are_capped() {
     }
     assert!(again.is_some(), "slot never freed");
 }
+
+/// Issue 12: 150 messages of 780 kB fetched with `limit=1000` built a 156 MB reply. A page
+/// now stops at the byte budget, and the cursor walks the rest of the log in order.
+#[tokio::test]
+async fn a_log_fetch_stops_at_the_byte_budget() {
+    const BUDGET: usize = 1_000_000;
+    const SIZE: usize = 300_000;
+    let server = Server::start(&["--open", "--max-page-bytes", &BUDGET.to_string()]);
+    let alice = server.enroll("alice/1").await;
+    let gid = server.create_group(&alice, b"paged", false).await;
+    for _ in 0..12 {
+        expect(
+            StatusCode::CREATED,
+            server
+                .send_msg(&alice, &gid, &sized_app_msg(b"paged", 0, SIZE))
+                .await,
+        );
+    }
+    let mut after = 0u64;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let url = server.url(&format!(
+            "/v1/groups/{gid}/messages?after={after}&limit=1000"
+        ));
+        let reply = server
+            .http
+            .get(url)
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .expect("fetch");
+        assert_eq!(reply.status(), StatusCode::OK);
+        let text = reply.text().await.expect("body");
+        let body: serde_json::Value = serde_json::from_str(&text).expect("JSON page");
+        let list = body["messages"].as_array().expect("messages").clone();
+        if list.is_empty() {
+            break;
+        }
+        pages += 1;
+        // Base64 is 4/3 of the stored bytes; one message may pass the budget.
+        assert!(
+            text.len() <= (BUDGET + SIZE + 1024) * 4 / 3 + 4096,
+            "page of {} bytes ({} messages) for a {BUDGET}-byte budget",
+            text.len(),
+            list.len()
+        );
+        for m in list {
+            let seq = m["seq"].as_u64().expect("seq");
+            assert!(seq > after, "{seq} after {after}");
+            after = seq;
+            seen.push(seq);
+        }
+        assert_eq!(body["last_seq"], 12, "{}", body["last_seq"]);
+    }
+    assert_eq!(seen, (1..=12).collect::<Vec<u64>>());
+    assert!(pages >= 4, "12 x {SIZE} bytes came in {pages} pages");
+}
+
+#[tokio::test]
+async fn group_creation_quota_is_enforced_and_stores_nothing() {
+    let server = Server::start(&["--open", "--max-groups-per-client", "2"]);
+    let alice = server.enroll("alice/1").await;
+    server.create_group(&alice, b"g1", false).await;
+    server.create_group(&alice, b"g2", false).await;
+    let (status, body) = server
+        .post(
+            &alice,
+            "/v1/groups",
+            json!({ "group_id": b64(b"g3"), "allow_external_join": false,
+                    "handshake": "private" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "quota_exceeded", "{body}");
+    let (status, _) = server
+        .get(&alice, &format!("/v1/groups/{}", b64(b"g3")))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a refused group is not stored"
+    );
+    // Another client's quota is its own.
+    let bob = server.enroll("bob/1").await;
+    server.create_group(&bob, b"g3", false).await;
+}
+
+#[tokio::test]
+async fn messages_per_client_are_rate_limited_and_a_refused_post_stores_nothing() {
+    let server = Server::start(&["--open", "--messages-per-minute", "3"]);
+    let alice = server.enroll("alice/1").await;
+    let gid = server.create_group(&alice, b"chatty", false).await;
+    for _ in 0..3 {
+        expect(
+            StatusCode::CREATED,
+            server.send_msg(&alice, &gid, &app_msg(b"chatty", 0)).await,
+        );
+    }
+    let (status, body) = server.send_msg(&alice, &gid, &app_msg(b"chatty", 0)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(body["retry_after"].as_u64().unwrap_or(0) >= 1, "{body}");
+    let log = expect(
+        StatusCode::OK,
+        server
+            .get(&alice, &format!("/v1/groups/{gid}/messages"))
+            .await,
+    );
+    assert_eq!(log["last_seq"], 3, "{log}");
+}
+
+/// Only routes carrying MLS objects take large bodies: a stranger's 100 KiB enrollment
+/// request is refused before it is buffered.
+#[tokio::test]
+async fn small_routes_refuse_large_bodies() {
+    let server = Server::start(&["--open"]);
+    let padding = "x".repeat(100 << 10);
+    let reply = server
+        .http
+        .post(server.url("/v1/enroll"))
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"client_id\":\"a/1\",\"padding\":\"{padding}\"}}"
+        ))
+        .send()
+        .await
+        .expect("enroll");
+    assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let alice = server.enroll("alice/1").await;
+    let gid = server.create_group(&alice, b"big", false).await;
+    // A large application message on the message route is still fine.
+    expect(
+        StatusCode::CREATED,
+        server
+            .send_msg(&alice, &gid, &sized_app_msg(b"big", 0, 200 << 10))
+            .await,
+    );
+}

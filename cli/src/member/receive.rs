@@ -40,6 +40,7 @@ impl Member {
                 }
             }
             let n = page.messages.len();
+            let last_seq = page.last_seq;
             let mut history = Vec::new();
             let mut failure = None;
             let start_cursor = l.cursor;
@@ -81,7 +82,9 @@ impl Member {
             if let Some(e) = failure {
                 return Err(e);
             }
-            if (n as u32) < PAGE {
+            // A page ends at PAGE entries or at the server's byte budget, whichever comes
+            // first: the group's last seq, not the page's length, says whether more is left.
+            if n == 0 || l.cursor >= last_seq {
                 return Ok(());
             }
             if l.cursor == start_cursor {

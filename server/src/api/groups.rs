@@ -5,6 +5,7 @@ use crate::inspect::{decide_post, initial_view, inspect_group_info, view_config,
 use crate::store::{GroupRecord, Handshake, NewGroup, NewMessage, PostKind};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use cohort::codec::Decode;
 use cohort::framing::{MLSMessage, MLSMessageBody};
 use cohort::group::PublicGroup;
@@ -111,6 +112,7 @@ pub(crate) async fn create(
         created_at: now(),
         handshake,
         view,
+        creator_quota: state.limiters.limits.max_groups_per_client,
     };
     let record = state.db(move |s| s.create_group(group)).await?;
     tracing::info!(creator = %caller.id, "group created");
@@ -225,6 +227,10 @@ pub(crate) async fn post_message(
     Json(req): Json<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gid = group_id_from_path(&group_id)?;
+    state
+        .limiters
+        .message(&caller.id)
+        .map_err(|wait| ApiError::rate_limited("too many messages", wait))?;
     let data = unb64("message", &req.message)?;
     let post = Post {
         message: data.clone(),
@@ -336,33 +342,40 @@ pub(crate) async fn fetch_messages(
     Authed(caller): Authed,
     Path(group_id): Path<String>,
     Query(cursor): Query<Cursor>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let gid = group_id_from_path(&group_id)?;
     let g = member_group(&state, gid.clone(), &caller.id).await?;
     let limit = cursor.limit();
+    let budget = state.limiters.limits.max_page_bytes;
     let (messages, first) = state
-        .db(move |s| s.messages_after(&gid, cursor.after, limit))
+        .db(move |s| s.messages_after(&gid, cursor.after, limit, budget))
         .await?;
-    let list: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            json!({
-                "seq": m.seq,
-                "epoch": m.epoch,
-                "content_type": content_type_name(m.content_type),
-                "wire_format": wire_format_name(m.wire_format),
-                "sender": m.sender,
-                "message": b64(&m.data),
-                "received_at": m.created_at,
-            })
-        })
-        .collect();
-    Ok(Json(json!({
-        "messages": list,
-        "first_seq": first,
-        "last_seq": g.last_seq,
-        "epoch": g.epoch,
-    })))
+    // The reply is written one entry at a time: each entry's base64 exists only while it is
+    // being sent, so a page costs its stored bytes plus one encoded entry.
+    let head = json!({ "first_seq": first, "last_seq": g.last_seq, "epoch": g.epoch });
+    let head = head.to_string();
+    let head = format!("{},\"messages\":[", &head[..head.len() - 1]);
+    let entries = messages.into_iter().enumerate().map(|(i, m)| {
+        let entry = json!({
+            "seq": m.seq,
+            "epoch": m.epoch,
+            "content_type": content_type_name(m.content_type),
+            "wire_format": wire_format_name(m.wire_format),
+            "sender": m.sender,
+            "message": b64(&m.data),
+            "received_at": m.created_at,
+        });
+        let sep = if i == 0 { "" } else { "," };
+        Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(format!("{sep}{entry}")))
+    });
+    let chunks = std::iter::once(Ok(axum::body::Bytes::from(head)))
+        .chain(entries)
+        .chain(std::iter::once(Ok(axum::body::Bytes::from_static(b"]}"))));
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+    )
+        .into_response())
 }
 
 /// `GET /v1/groups/{group_id}/group-info`: the latest GroupInfo, for members and, if the
@@ -442,8 +455,9 @@ pub(crate) async fn welcomes(
     Query(cursor): Query<Cursor>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = cursor.limit();
+    let budget = state.limiters.limits.max_page_bytes;
     let entries = state
-        .db(move |s| s.inbox(&caller.id, cursor.after, limit))
+        .db(move |s| s.inbox(&caller.id, cursor.after, limit, budget))
         .await?;
     let list: Vec<Value> = entries
         .iter()

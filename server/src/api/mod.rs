@@ -71,9 +71,19 @@ impl Shared {
     }
 }
 
+/// Body limit of routes that carry no MLS message, KeyPackage or GroupInfo.
+pub const SMALL_BODY_BYTES: usize = 64 << 10;
+/// Body limit of KeyPackage uploads (a batch of the largest post-quantum KeyPackages fits).
+pub const KEY_PACKAGE_BODY_BYTES: usize = 4 << 20;
+
 /// Build the router over the shared state.
 pub(crate) fn router(state: AppState) -> Router {
-    let limit = state.config.max_body_bytes;
+    // Only routes that carry handshake messages, GroupInfos or KeyPackages take large
+    // bodies; everything else fits in a small one, so a stranger cannot make the server
+    // buffer 16 MiB on the enrollment route.
+    let large = DefaultBodyLimit::max(state.config.max_body_bytes);
+    let key_packages =
+        DefaultBodyLimit::max(state.config.max_body_bytes.min(KEY_PACKAGE_BODY_BYTES));
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/ca", get(auth::ca_root))
@@ -87,10 +97,12 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/key-packages",
-            post(key_packages::upload).get(key_packages::counts),
+            post(key_packages::upload)
+                .layer(key_packages)
+                .get(key_packages::counts),
         )
         .route("/v1/key-packages/claim", post(key_packages::claim))
-        .route("/v1/groups", post(groups::create))
+        .route("/v1/groups", post(groups::create).layer(large))
         .route("/v1/groups/{group_id}", get(groups::info))
         .route("/v1/groups/{group_id}/policy", put(groups::set_policy))
         .route(
@@ -99,18 +111,22 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/groups/{group_id}/messages",
-            post(groups::post_message).get(groups::fetch_messages),
+            post(groups::post_message)
+                .layer(large)
+                .get(groups::fetch_messages),
         )
         .route(
             "/v1/groups/{group_id}/group-info",
-            get(groups::get_group_info).put(groups::put_group_info),
+            get(groups::get_group_info)
+                .put(groups::put_group_info)
+                .layer(large),
         )
         .route("/v1/welcomes", get(groups::welcomes))
         .route("/v1/welcomes/ack", post(groups::ack_welcomes))
         .route("/v1/subscribe", get(ws::subscribe))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
         .layer(axum::middleware::from_fn(log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| ApiError::internal("internal error").into_response(),
@@ -271,6 +287,7 @@ impl From<StoreError> for ApiError {
             },
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
+            StoreError::Quota(m) => ApiError::quota(m),
             StoreError::Backend(m) => {
                 tracing::error!(error = %m, "storage error");
                 ApiError::internal("storage error")

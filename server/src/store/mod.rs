@@ -137,6 +137,8 @@ pub struct NewGroup {
     pub handshake: Handshake,
     /// For a PublicMessage group: the encoded public view at epoch 0.
     pub view: Option<Vec<u8>>,
+    /// How many groups the creator may have created, this one included (`Quota` past it).
+    pub creator_quota: u64,
 }
 
 /// What a commit changes besides the log.
@@ -279,6 +281,8 @@ pub enum StoreError {
     Forbidden(String),
     /// The request names something invalid (unknown client in `added`, used invite).
     Invalid(String),
+    /// A quota of the caller is used up; nothing was stored.
+    Quota(String),
     /// The backend failed.
     Backend(String),
 }
@@ -290,6 +294,7 @@ impl fmt::Display for StoreError {
             StoreError::Conflict { reason, .. } => write!(f, "conflict: {reason}"),
             StoreError::Forbidden(m) => write!(f, "forbidden: {m}"),
             StoreError::Invalid(m) => write!(f, "invalid: {m}"),
+            StoreError::Quota(m) => write!(f, "quota exceeded: {m}"),
             StoreError::Backend(m) => write!(f, "storage error: {m}"),
         }
     }
@@ -379,19 +384,29 @@ pub trait Store: Send + Sync + 'static {
     /// Append a message under the ordering rule of [`decide`], with its commit effects.
     fn append(&self, message: NewMessage) -> StoreResult<Appended>;
     /// Up to `limit` log entries with `seq > after`, oldest first, and the oldest seq kept.
+    /// Entries stop before their bytes would pass `max_bytes` (the first one always comes):
+    /// a reply, and what the store reads for it, stays within a budget whatever `limit` is.
     fn messages_after(
         &self,
         group_id: &[u8],
         after: u64,
         limit: u32,
+        max_bytes: usize,
     ) -> StoreResult<(Vec<StoredMessage>, Option<u64>)>;
     /// The latest GroupInfo and its epoch.
     fn group_info(&self, group_id: &[u8]) -> StoreResult<Option<(u64, Vec<u8>)>>;
     /// Replace the latest GroupInfo; its epoch must be the group's current epoch.
     fn set_group_info(&self, group_id: &[u8], epoch: u64, data: Vec<u8>) -> StoreResult<()>;
 
-    /// Inbox Welcomes of `client` with `id > after`.
-    fn inbox(&self, client: &str, after: u64, limit: u32) -> StoreResult<Vec<InboxEntry>>;
+    /// Inbox Welcomes of `client` with `id > after`, within `max_bytes` as for
+    /// [`Store::messages_after`].
+    fn inbox(
+        &self,
+        client: &str,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<InboxEntry>>;
     /// Delete inbox Welcomes of `client` with `id <= upto`; returns how many.
     fn ack_inbox(&self, client: &str, upto: u64) -> StoreResult<u64>;
 

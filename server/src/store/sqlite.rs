@@ -11,7 +11,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-const SCHEMA: &str = r#"
+/// The schema as first released (version 0); [`MIGRATIONS`] take it from there.
+pub(super) const SCHEMA_V0: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS clients (
     id TEXT PRIMARY KEY,
@@ -97,6 +98,64 @@ CREATE TABLE IF NOT EXISTS commit_candidates (
 );
 "#;
 
+/// Schema changes after the first release, applied in order; `PRAGMA user_version` says how
+/// many have run. Each runs in one transaction with its version bump.
+const MIGRATIONS: &[&str] = &[
+    // 1: a Welcome is stored once per commit, and each recipient's inbox entry points at it.
+    // Inbox ids are kept, so that clients' cursors stay valid.
+    r#"
+    CREATE TABLE welcome_bodies (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        group_id BLOB NOT NULL,
+        epoch INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        client_id TEXT NOT NULL,
+        body_id INTEGER NOT NULL REFERENCES welcome_bodies (id),
+        created_at INTEGER NOT NULL
+    );
+    INSERT INTO welcome_bodies (id, group_id, epoch, data, created_at)
+        SELECT id, group_id, epoch, data, created_at FROM welcomes;
+    INSERT INTO inbox (id, client_id, body_id, created_at)
+        SELECT id, client_id, id, created_at FROM welcomes;
+    DROP TABLE welcomes;
+    CREATE INDEX inbox_by_client ON inbox (client_id, id);
+    CREATE INDEX inbox_by_body ON inbox (body_id);
+    CREATE INDEX inbox_by_time ON inbox (created_at);
+    "#,
+    // 2: the group quota counts a creator's groups.
+    "CREATE INDEX groups_by_creator ON groups (creator);",
+];
+
+fn migrate(conn: &Connection) -> StoreResult<()> {
+    let done: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(backend)?;
+    let done = usize::try_from(done).unwrap_or(0);
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {done}, newer than this server ({}): \
+             run a newer cohort-server",
+            MIGRATIONS.len()
+        )));
+    }
+    if done == 0 {
+        // Databases from before versioning have these tables already: IF NOT EXISTS.
+        conn.execute_batch(SCHEMA_V0).map_err(backend)?;
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        conn.execute_batch(&format!(
+            "BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
 /// `group_views.handshake` of a PublicMessage group; a group without a row is Private.
 const HANDSHAKE_PUBLIC: i64 = 1;
 /// `group_views.handshake` of a PrivateMessage group.
@@ -160,7 +219,7 @@ impl SqliteStore {
         }
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
+        migrate(&conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             grace: 1,
@@ -295,6 +354,48 @@ fn add_candidate(
     tx.execute(
         "UPDATE group_views SET contested_epoch = ?2 WHERE group_id = ?1",
         params![message.group_id, to_i64(message.epoch)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// Store a Welcome once and give each recipient an inbox entry pointing at it: a commit
+/// adding many members must not cost its Welcome's size once per recipient.
+fn deliver_welcome(
+    conn: &Connection,
+    group_id: &[u8],
+    epoch: u64,
+    welcome: &[u8],
+    recipients: &[String],
+    now: i64,
+) -> StoreResult<Vec<(String, u64)>> {
+    if recipients.is_empty() {
+        return Ok(Vec::new());
+    }
+    conn.execute(
+        "INSERT INTO welcome_bodies (group_id, epoch, data, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![group_id, to_i64(epoch), welcome, now],
+    )
+    .map_err(backend)?;
+    let body = conn.last_insert_rowid();
+    let mut welcomed = Vec::with_capacity(recipients.len());
+    for recipient in recipients {
+        conn.execute(
+            "INSERT INTO inbox (client_id, body_id, created_at) VALUES (?1, ?2, ?3)",
+            params![recipient, body, now],
+        )
+        .map_err(backend)?;
+        welcomed.push((recipient.clone(), to_u64(conn.last_insert_rowid())));
+    }
+    Ok(welcomed)
+}
+
+/// Delete Welcomes no inbox entry points at any more.
+fn drop_unread_welcomes(conn: &Connection) -> StoreResult<()> {
+    conn.execute(
+        "DELETE FROM welcome_bodies
+         WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.body_id = welcome_bodies.id)",
+        [],
     )
     .map_err(backend)?;
     Ok(())
@@ -640,6 +741,19 @@ impl Store for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
+        let created: i64 = tx
+            .query_row(
+                "SELECT COUNT(*) FROM groups WHERE creator = ?1",
+                params![group.creator],
+                |r| r.get(0),
+            )
+            .map_err(backend)?;
+        if to_u64(created) >= group.creator_quota {
+            return Err(StoreError::Quota(format!(
+                "{} has created {created} groups; at most {}",
+                group.creator, group.creator_quota
+            )));
+        }
         let r = tx.execute(
             "INSERT INTO groups (group_id, epoch, creator, allow_external_join, last_seq,
                                  group_info, group_info_epoch, created_at)
@@ -816,15 +930,14 @@ impl Store for SqliteStore {
         }
         let mut welcomed = Vec::new();
         if let Some(welcome) = &chosen.5 {
-            for recipient in split_ids(&chosen.6) {
-                tx.execute(
-                    "INSERT INTO welcomes (client_id, group_id, epoch, data, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![recipient, group_id, chosen.7, welcome, now],
-                )
-                .map_err(backend)?;
-                welcomed.push((recipient, to_u64(tx.last_insert_rowid())));
-            }
+            welcomed = deliver_welcome(
+                &tx,
+                group_id,
+                to_u64(chosen.7),
+                welcome,
+                &split_ids(&chosen.6),
+                now,
+            )?;
         }
         tx.execute(
             "DELETE FROM commit_candidates WHERE group_id = ?1",
@@ -999,21 +1112,14 @@ impl Store for SqliteStore {
                 .map_err(backend)?;
             }
             if let Some(welcome) = &effects.welcome {
-                for recipient in &effects.welcome_recipients {
-                    tx.execute(
-                        "INSERT INTO welcomes (client_id, group_id, epoch, data, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![
-                            recipient,
-                            message.group_id,
-                            to_i64(epoch),
-                            welcome,
-                            message.now
-                        ],
-                    )
-                    .map_err(backend)?;
-                    welcomed.push((recipient.clone(), to_u64(tx.last_insert_rowid())));
-                }
+                welcomed = deliver_welcome(
+                    &tx,
+                    &message.group_id,
+                    epoch,
+                    welcome,
+                    &effects.welcome_recipients,
+                    message.now,
+                )?;
             }
         }
         tx.execute(
@@ -1037,29 +1143,48 @@ impl Store for SqliteStore {
         group_id: &[u8],
         after: u64,
         limit: u32,
+        max_bytes: usize,
     ) -> StoreResult<(Vec<StoredMessage>, Option<u64>)> {
         let conn = self.lock();
+        // The length comes first so that an entry past the budget is never read.
         let mut stmt = conn
             .prepare_cached(
-                "SELECT seq, epoch, content_type, wire_format, sender, data, created_at
+                "SELECT seq, epoch, content_type, wire_format, sender, length(data), created_at
                  FROM messages WHERE group_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![group_id, to_i64(after), limit], |r| {
-                Ok(StoredMessage {
-                    seq: to_u64(r.get(0)?),
-                    epoch: to_u64(r.get(1)?),
-                    content_type: r.get(2)?,
-                    wire_format: r.get(3)?,
-                    sender: r.get(4)?,
-                    data: r.get(5)?,
-                    created_at: r.get(6)?,
-                })
-            })
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
+        let mut rows = stmt
+            .query(params![group_id, to_i64(after), limit])
             .map_err(backend)?;
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let len = usize::try_from(r.get::<_, i64>(5).map_err(backend)?).unwrap_or(usize::MAX);
+            if !out.is_empty() && total.saturating_add(len) > max_bytes {
+                break;
+            }
+            total = total.saturating_add(len);
+            out.push(StoredMessage {
+                seq: to_u64(r.get(0).map_err(backend)?),
+                epoch: to_u64(r.get(1).map_err(backend)?),
+                content_type: r.get(2).map_err(backend)?,
+                wire_format: r.get(3).map_err(backend)?,
+                sender: r.get(4).map_err(backend)?,
+                data: Vec::new(),
+                created_at: r.get(6).map_err(backend)?,
+            });
+        }
+        drop(rows);
+        let mut data = conn
+            .prepare_cached("SELECT data FROM messages WHERE group_id = ?1 AND seq = ?2")
+            .map_err(backend)?;
+        for m in &mut out {
+            m.data = data
+                .query_row(params![group_id, to_i64(m.seq)], |r| r.get(0))
+                .map_err(backend)?;
+        }
+        drop(data);
+        let rows = out;
         let first = conn
             .query_row(
                 "SELECT MIN(seq) FROM messages WHERE group_id = ?1",
@@ -1118,38 +1243,73 @@ impl Store for SqliteStore {
         tx.commit().map_err(backend)
     }
 
-    fn inbox(&self, client: &str, after: u64, limit: u32) -> StoreResult<Vec<InboxEntry>> {
+    fn inbox(
+        &self,
+        client: &str,
+        after: u64,
+        limit: u32,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<InboxEntry>> {
         let conn = self.lock();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, group_id, epoch, data, created_at FROM welcomes
-                 WHERE client_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                "SELECT i.id, b.id, length(b.data), i.created_at
+                 FROM inbox i JOIN welcome_bodies b ON b.id = i.body_id
+                 WHERE i.client_id = ?1 AND i.id > ?2 ORDER BY i.id LIMIT ?3",
             )
             .map_err(backend)?;
-        let rows = stmt
-            .query_map(params![client, to_i64(after), limit], |r| {
-                Ok(InboxEntry {
-                    id: to_u64(r.get(0)?),
-                    group_id: r.get(1)?,
-                    epoch: to_u64(r.get(2)?),
-                    data: r.get(3)?,
-                    created_at: r.get(4)?,
-                })
-            })
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
+        let mut rows = stmt
+            .query(params![client, to_i64(after), limit])
             .map_err(backend)?;
-        Ok(rows)
+        let mut picked = Vec::new();
+        let mut total = 0usize;
+        while let Some(r) = rows.next().map_err(backend)? {
+            let len = usize::try_from(r.get::<_, i64>(2).map_err(backend)?).unwrap_or(usize::MAX);
+            if !picked.is_empty() && total.saturating_add(len) > max_bytes {
+                break;
+            }
+            total = total.saturating_add(len);
+            let (id, body, at): (i64, i64, i64) = (
+                r.get(0).map_err(backend)?,
+                r.get(1).map_err(backend)?,
+                r.get(3).map_err(backend)?,
+            );
+            picked.push((id, body, at));
+        }
+        drop(rows);
+        let mut body = conn
+            .prepare_cached("SELECT group_id, epoch, data FROM welcome_bodies WHERE id = ?1")
+            .map_err(backend)?;
+        picked
+            .into_iter()
+            .map(|(id, b, at)| {
+                body.query_row(params![b], |r| {
+                    Ok(InboxEntry {
+                        id: to_u64(id),
+                        group_id: r.get(0)?,
+                        epoch: to_u64(r.get(1)?),
+                        data: r.get(2)?,
+                        created_at: at,
+                    })
+                })
+                .map_err(backend)
+            })
+            .collect()
     }
 
     fn ack_inbox(&self, client: &str, upto: u64) -> StoreResult<u64> {
-        let conn = self.lock();
-        let n = conn
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let n = tx
             .execute(
-                "DELETE FROM welcomes WHERE client_id = ?1 AND id <= ?2",
+                "DELETE FROM inbox WHERE client_id = ?1 AND id <= ?2",
                 params![client, to_i64(upto)],
             )
             .map_err(backend)?;
+        drop_unread_welcomes(&tx)?;
+        tx.commit().map_err(backend)?;
         Ok(n as u64)
     }
 
@@ -1168,11 +1328,9 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)? as u64;
             report.welcomes += tx
-                .execute(
-                    "DELETE FROM welcomes WHERE created_at < ?1",
-                    params![cutoff],
-                )
+                .execute("DELETE FROM inbox WHERE created_at < ?1", params![cutoff])
                 .map_err(backend)? as u64;
+            drop_unread_welcomes(&tx)?;
         }
         if let Some(keep) = retention.keep_last {
             report.messages += tx

@@ -87,6 +87,7 @@ fn group_with(s: &dyn Store, gid: &[u8], creator: &str, external: bool, handshak
         created_at: 0,
         handshake,
         view: None,
+        creator_quota: 10,
     })
     .expect("group");
 }
@@ -124,10 +125,17 @@ fn private_commits_contend_until_acknowledged() {
             ))
             .expect(name);
         assert_eq!((r.seq, r.epoch), (1, 1), "{name}");
-        assert!(s.inbox("b/1", 0, 10).unwrap().is_empty(), "{name}");
+        assert!(
+            s.inbox("b/1", 0, 10, usize::MAX).unwrap().is_empty(),
+            "{name}"
+        );
         assert_eq!(s.contested_epoch(b"p").unwrap(), Some(0), "{name}");
         assert_eq!(s.ack_commit(b"p", 1, "a/1", 1).unwrap().len(), 2, "{name}");
-        assert_eq!(s.inbox("b/1", 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(
+            s.inbox("b/1", 0, 10, usize::MAX).unwrap().len(),
+            1,
+            "{name}"
+        );
         assert_eq!(s.contested_epoch(b"p").unwrap(), None, "{name}");
         // Mallory's garbage for epoch 1 claims to remove Alice and add Carol: Alice stays.
         s.append(msg(b"p", "m/1", 1, commit(&["c/1"], &["a/1"], None), 1, 2))
@@ -212,7 +220,11 @@ fn commit_ordering_welcomes_and_membership() {
             .expect(name);
         assert_eq!((r.seq, r.epoch), (1, 1), "{name}");
         assert_eq!(r.welcomed.len(), 1, "{name}");
-        assert_eq!(s.inbox("b/1", 0, 10).unwrap().len(), 1, "{name}");
+        assert_eq!(
+            s.inbox("b/1", 0, 10, usize::MAX).unwrap().len(),
+            1,
+            "{name}"
+        );
         assert_eq!(s.group_info(b"g").unwrap(), Some((1, vec![7])), "{name}");
         // A losing commit changes nothing.
         let loser = CommitEffects {
@@ -235,7 +247,10 @@ fn commit_ordering_welcomes_and_membership() {
             ),
             "{name}: {err:?}"
         );
-        assert!(s.inbox("c/1", 0, 10).unwrap().is_empty(), "{name}");
+        assert!(
+            s.inbox("c/1", 0, 10, usize::MAX).unwrap().is_empty(),
+            "{name}"
+        );
         assert!(!s.is_member(b"g", "c/1").unwrap(), "{name}");
         // Removal.
         let remove = CommitEffects {
@@ -334,7 +349,7 @@ fn retention_by_count_and_age() {
         };
         let r = s.prune(&keep, 1000).expect(name);
         assert_eq!(r.messages, 6, "{name}");
-        let (log, first) = s.messages_after(b"g", 0, 100).unwrap();
+        let (log, first) = s.messages_after(b"g", 0, 100, usize::MAX).unwrap();
         assert_eq!(
             log.iter().map(|m| m.seq).collect::<Vec<_>>(),
             vec![7, 8, 9, 10],
@@ -347,7 +362,7 @@ fn retention_by_count_and_age() {
             keep_last: None,
         };
         s.prune(&age, 1000).expect(name);
-        let (log, _) = s.messages_after(b"g", 0, 100).unwrap();
+        let (log, _) = s.messages_after(b"g", 0, 100, usize::MAX).unwrap();
         assert_eq!(
             log.iter().map(|m| m.seq).collect::<Vec<_>>(),
             vec![8, 9, 10],
@@ -394,4 +409,107 @@ fn invites_are_single_use_and_expire() {
         // ...and the invite survives the failed enrollment.
         s.create_client(new("c/1", 3, [9; 32])).expect(name);
     }
+}
+
+/// Bytes on disk of a file-backed database, WAL included.
+fn disk_bytes(cleanup: &Cleanup) -> Option<u64> {
+    let path = cleanup.0.as_ref()?;
+    Some(
+        ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+            .map(|m| m.len())
+            .sum(),
+    )
+}
+
+/// Issue 12: one 1 MiB commit with 18 recipients stored its Welcome 18 times (13.9 MB).
+#[test]
+fn a_welcome_is_stored_once_per_commit() {
+    const WELCOME: usize = 1 << 20;
+    for (cleanup, name, s) in backends() {
+        let s = s.as_ref();
+        client(s, "a/1", 1);
+        let recipients: Vec<String> = (0..18u8).map(|i| format!("r/{i}")).collect();
+        for (i, r) in recipients.iter().enumerate() {
+            client(s, r, 10 + i as u8);
+        }
+        group(s, b"g", "a/1", false);
+        let before = disk_bytes(&cleanup);
+        let effects = CommitEffects {
+            welcome: Some(vec![5; WELCOME]),
+            welcome_recipients: recipients.clone(),
+            added: recipients.clone(),
+            ..Default::default()
+        };
+        let r = s
+            .append(msg(
+                b"g",
+                "a/1",
+                0,
+                PostKind::Commit(Box::new(effects)),
+                1,
+                1,
+            ))
+            .expect(name);
+        assert_eq!(r.welcomed.len(), 18, "{name}");
+        if let (Some(before), Some(after)) = (before, disk_bytes(&cleanup)) {
+            let grown = after.saturating_sub(before);
+            assert!(
+                grown < 3 * WELCOME as u64,
+                "{name}: the database grew by {grown} bytes for one {WELCOME}-byte Welcome"
+            );
+        }
+        for r in &recipients {
+            let inbox = s.inbox(r, 0, 10, usize::MAX).expect(name);
+            assert_eq!(inbox.len(), 1, "{name}: {r}");
+            assert_eq!(inbox[0].data.len(), WELCOME, "{name}: {r}");
+        }
+        // Acknowledging drops a recipient's entry but not the others' Welcome.
+        for (i, r) in recipients.iter().enumerate() {
+            let id = s.inbox(r, 0, 10, usize::MAX).expect(name)[0].id;
+            assert_eq!(s.ack_inbox(r, id).expect(name), 1, "{name}");
+            assert!(
+                s.inbox(r, 0, 10, usize::MAX).expect(name).is_empty(),
+                "{name}"
+            );
+            if let Some(next) = recipients.get(i + 1) {
+                assert_eq!(
+                    s.inbox(next, 0, 10, usize::MAX).expect(name).len(),
+                    1,
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+/// Inbox entries written before Welcomes were stored once keep their ids and bytes.
+#[test]
+fn inbox_entries_survive_the_welcome_migration() {
+    let dir = std::env::temp_dir().join(format!("cohort-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(super::sqlite::SCHEMA_V0).unwrap();
+        conn.execute(
+            "INSERT INTO welcomes (id, client_id, group_id, epoch, data, created_at)
+             VALUES (41, 'b/1', x'67', 3, x'0102', 7)",
+            [],
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).unwrap();
+    let inbox = s.inbox("b/1", 0, 10, usize::MAX).unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!((inbox[0].id, inbox[0].epoch), (41, 3));
+    assert_eq!(inbox[0].data, vec![1, 2]);
+    drop(s);
+    // Reopening runs nothing twice.
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(s.inbox("b/1", 0, 10, usize::MAX).unwrap().len(), 1);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -423,3 +423,16 @@ pub fn group_info_msg(gid: &[u8], epoch: u64) -> Vec<u8> {
     })))
     .to_bytes()
 }
+
+/// An application PrivateMessage whose ciphertext is `size` random bytes.
+pub fn sized_app_msg(gid: &[u8], epoch: u64, size: usize) -> Vec<u8> {
+    MLSMessage::new(MLSMessageBody::PrivateMessage(PrivateMessage {
+        group_id: Bytes(gid.to_vec()),
+        epoch,
+        content_type: cohort::framing::ContentType::Application,
+        authenticated_data: Bytes::default(),
+        encrypted_sender_data: Bytes(random(32)),
+        ciphertext: Bytes(random(size)),
+    }))
+    .to_bytes()
+}
