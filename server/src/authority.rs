@@ -19,6 +19,7 @@ use std::fmt;
 use time::{Duration, OffsetDateTime};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{ASN1Time, X509Certificate};
+use zeroize::Zeroizing;
 
 /// The URI scheme of Cohort identities in certificates: `mls:<user>/<device>`.
 pub const IDENTITY_SCHEME: &str = "mls:";
@@ -57,11 +58,14 @@ fn internal(e: impl fmt::Display) -> AuthorityError {
     AuthorityError::Internal(e.to_string())
 }
 
-/// What the CA persists: its PKCS#8 private key and self-signed root certificate (DER).
+pub mod key_file;
+
+/// What the CA persists: its PKCS#8 private key (in a [`key_file::CaKeyFile`]) and its
+/// self-signed root certificate (DER, in the database).
 #[derive(Clone)]
 pub struct CaMaterial {
     /// PKCS#8 DER of the Ed25519 root key.
-    pub key_pkcs8: Vec<u8>,
+    pub key_pkcs8: Zeroizing<Vec<u8>>,
     /// DER of the self-signed root certificate.
     pub root_der: Vec<u8>,
 }
@@ -109,7 +113,30 @@ fn random_serial() -> Result<SerialNumber, AuthorityError> {
 impl CertificateAuthority {
     /// Create a fresh root key and a self-signed root certificate valid for `years`.
     pub fn generate(name: &str, years: i64) -> Result<(Self, CaMaterial), AuthorityError> {
+        let key_pkcs8 = Self::generate_key()?;
+        let root_der = Self::self_signed_root(&key_pkcs8, name, years)?;
+        let material = CaMaterial {
+            key_pkcs8,
+            root_der,
+        };
+        let ca = Self::from_material(&material)?;
+        Ok((ca, material))
+    }
+
+    /// A fresh Ed25519 root key as PKCS#8 DER.
+    pub fn generate_key() -> Result<Zeroizing<Vec<u8>>, AuthorityError> {
         let key = KeyPair::generate_for(&PKCS_ED25519).map_err(internal)?;
+        Ok(Zeroizing::new(key.serialize_der()))
+    }
+
+    /// A self-signed root certificate for `key_pkcs8`, valid for `years`.
+    pub fn self_signed_root(
+        key_pkcs8: &[u8],
+        name: &str,
+        years: i64,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        let pkcs8 = PrivatePkcs8KeyDer::from(key_pkcs8.to_vec());
+        let key = KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &PKCS_ED25519).map_err(internal)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, name);
@@ -121,18 +148,22 @@ impl CertificateAuthority {
         params.not_after = now + Duration::days(365 * years);
         params.serial_number = Some(random_serial()?);
         let cert = params.self_signed(&key).map_err(internal)?;
-        let material = CaMaterial {
-            key_pkcs8: key.serialize_der(),
-            root_der: cert.der().to_vec(),
-        };
-        let ca = Self::from_material(&material)?;
-        Ok((ca, material))
+        Ok(cert.der().to_vec())
     }
 
     /// Load a CA from persisted material.
     pub fn from_material(material: &CaMaterial) -> Result<Self, AuthorityError> {
-        let pkcs8 = PrivatePkcs8KeyDer::from(material.key_pkcs8.clone());
+        let pkcs8 = PrivatePkcs8KeyDer::from(material.key_pkcs8.to_vec());
         let key = KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8, &PKCS_ED25519).map_err(internal)?;
+        // A key file and a database from two different CAs would issue certificates that
+        // chain to nothing clients pinned.
+        let (_, parsed) = x509_parser::parse_x509_certificate(&material.root_der)
+            .map_err(|_| internal("the stored root certificate is not DER X.509"))?;
+        if parsed.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
+            return Err(AuthorityError::Internal(
+                "the CA key file does not match the root certificate in the database".into(),
+            ));
+        }
         let root = CertificateDer::from(material.root_der.clone());
         let issuer = Issuer::from_ca_cert_der(&root, key).map_err(internal)?;
         Ok(CertificateAuthority {

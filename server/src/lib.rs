@@ -78,6 +78,9 @@ pub struct Config {
     pub prune_interval: Duration,
     /// Common name of the root certificate created at first start.
     pub ca_name: String,
+    /// The CA key's file. `None`: [`start_with_sqlite`] keeps it beside the database, and
+    /// [`start`] keeps a new key in memory only (a CA for one run, e.g. an in-memory store).
+    pub ca_key: Option<authority::key_file::CaKeyFile>,
     /// Serve HTTPS with this identity; `None` serves plain HTTP (loopback only, unless
     /// `insecure_http`).
     pub tls: Option<listener::TlsIdentity>,
@@ -101,6 +104,7 @@ impl std::fmt::Debug for Config {
             .field("cert_validity_days", &self.cert_validity_days)
             .field("retention", &self.retention)
             .field("tls", &self.tls.is_some())
+            .field("ca_key", &self.ca_key)
             .field("insecure_http", &self.insecure_http)
             .field("limits", &self.limits)
             .field("quotas", &self.quotas)
@@ -119,6 +123,7 @@ impl Default for Config {
             retention: Retention::default(),
             prune_interval: Duration::from_secs(3600),
             ca_name: "Cohort root CA".into(),
+            ca_key: None,
             tls: None,
             insecure_http: false,
             limits: listener::ConnectionLimits::default(),
@@ -134,6 +139,8 @@ pub enum StartError {
     Store(StoreError),
     /// The CA could not be created or loaded.
     Authority(authority::AuthorityError),
+    /// The CA key file could not be read or written.
+    KeyFile(authority::key_file::KeyFileError),
     /// The listener's address could not be read.
     Io(std::io::Error),
     /// Plain HTTP was asked for on an address other hosts can reach.
@@ -145,6 +152,7 @@ impl std::fmt::Display for StartError {
         match self {
             StartError::Store(e) => write!(f, "{e}"),
             StartError::Authority(e) => write!(f, "{e}"),
+            StartError::KeyFile(e) => write!(f, "{e}"),
             StartError::Io(e) => write!(f, "{e}"),
             StartError::PlainHttpOffLoopback(a) => write!(
                 f,
@@ -213,8 +221,11 @@ impl RunningServer {
 pub async fn start_with_sqlite(
     listener: TcpListener,
     db: &Path,
-    config: Config,
+    mut config: Config,
 ) -> Result<RunningServer, StartError> {
+    if config.ca_key.is_none() {
+        config.ca_key = Some(authority::key_file::CaKeyFile::beside(db, None));
+    }
     let path = db.to_path_buf();
     let store = tokio::task::spawn_blocking(move || store::sqlite::SqliteStore::open(&path))
         .await
@@ -223,18 +234,56 @@ pub async fn start_with_sqlite(
     start(listener, Arc::new(store), config).await
 }
 
-/// Load or create the CA from the store.
+/// Load or create the CA: its key from `key_file` (moving a key that an older server kept in
+/// the database there first), its root certificate from the store.
 pub fn load_authority(
     store: &dyn Store,
     ca_name: &str,
+    key_file: Option<&authority::key_file::CaKeyFile>,
 ) -> Result<CertificateAuthority, StartError> {
+    let legacy = store.legacy_ca_key().map_err(StartError::Store)?;
+    let fresh = || CertificateAuthority::generate_key().map_err(StartError::Authority);
+    let key = match key_file {
+        None => match &legacy {
+            Some(k) => k.clone(),
+            None => fresh()?,
+        },
+        Some(file) => match file.load().map_err(StartError::KeyFile)? {
+            Some(k) => k,
+            None => {
+                let k = match &legacy {
+                    Some(k) => k.clone(),
+                    None => fresh()?,
+                };
+                match file.create(&k) {
+                    Ok(()) => {
+                        tracing::info!(file = %file.path.display(), encrypted = file.passphrase.is_some(), "CA key file written");
+                        k
+                    }
+                    // Another instance created it between our look and our write.
+                    Err(e) => file
+                        .load()
+                        .map_err(StartError::KeyFile)?
+                        .ok_or(StartError::KeyFile(e))?,
+                }
+            }
+        },
+    };
     let mut make = || {
-        CertificateAuthority::generate(ca_name, 10)
-            .map(|(_, m)| m)
+        CertificateAuthority::self_signed_root(&key, ca_name, 10)
             .map_err(|e| StoreError::Backend(e.to_string()))
     };
-    let material = store.ca_material(&mut make).map_err(StartError::Store)?;
-    CertificateAuthority::from_material(&material).map_err(StartError::Authority)
+    let root_der = store.ca_root(&mut make).map_err(StartError::Store)?;
+    let ca = CertificateAuthority::from_material(&authority::CaMaterial {
+        key_pkcs8: key,
+        root_der,
+    })
+    .map_err(StartError::Authority)?;
+    if key_file.is_some() && legacy.is_some() {
+        store.forget_legacy_ca_key().map_err(StartError::Store)?;
+        tracing::info!("CA key moved out of the database into its key file");
+    }
+    Ok(ca)
 }
 
 fn hash_secret(s: &str) -> [u8; 32] {
@@ -256,9 +305,12 @@ pub async fn start(
     }
     let ca_store = store.clone();
     let ca_name = config.ca_name.clone();
-    let ca = tokio::task::spawn_blocking(move || load_authority(ca_store.as_ref(), &ca_name))
-        .await
-        .map_err(|e| StartError::Io(std::io::Error::other(e)))??;
+    let ca_key = config.ca_key.clone();
+    let ca = tokio::task::spawn_blocking(move || {
+        load_authority(ca_store.as_ref(), &ca_name, ca_key.as_ref())
+    })
+    .await
+    .map_err(|e| StartError::Io(std::io::Error::other(e)))??;
     let root_der = ca.root_der().to_vec();
     if config.enrollment == Enrollment::Open {
         tracing::warn!(

@@ -83,6 +83,13 @@ struct ServeArgs {
     /// How many epochs behind an application message may be.
     #[arg(long, default_value_t = 1)]
     grace_epochs: u64,
+    /// The CA's private key (PEM, PKCS#8; created 0600 at first start). Default: the
+    /// database path with `.ca-key.pem` appended.
+    #[arg(long)]
+    ca_key: Option<PathBuf>,
+    /// Passphrase that encrypts a new CA key file and decrypts an existing one.
+    #[arg(long, env = "COHORT_CA_PASSPHRASE", hide_env_values = true)]
+    ca_passphrase: Option<String>,
     /// TLS certificate chain (PEM, leaf first); with --tls-key, serve HTTPS.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
@@ -201,7 +208,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         ),
         _ => None,
     };
+    let passphrase = args
+        .ca_passphrase
+        .filter(|p| !p.is_empty())
+        .map(zeroize::Zeroizing::new);
+    let ca_key = match args.ca_key {
+        Some(path) => cohort_server::authority::key_file::CaKeyFile { path, passphrase },
+        None => cohort_server::authority::key_file::CaKeyFile::beside(&db, passphrase),
+    };
     let config = Config {
+        ca_key: Some(ca_key),
         tls,
         insecure_http: args.insecure_http,
         limits: cohort_server::listener::ConnectionLimits {

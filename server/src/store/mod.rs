@@ -7,8 +7,8 @@
 
 pub mod sqlite;
 
-use crate::authority::CaMaterial;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// An enrolled client as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,11 +307,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Persistent state of the AS and DS. Each method is atomic.
 pub trait Store: Send + Sync + 'static {
-    /// The CA material, creating it with `make` on first use (kept if another call races).
-    fn ca_material(
-        &self,
-        make: &mut dyn FnMut() -> StoreResult<CaMaterial>,
-    ) -> StoreResult<CaMaterial>;
+    /// The CA's root certificate (DER), storing `make`'s on first use (the first stored
+    /// wins if calls race). The CA's private key is never stored here: see
+    /// [`crate::authority::key_file`].
+    fn ca_root(&self, make: &mut dyn FnMut() -> StoreResult<Vec<u8>>) -> StoreResult<Vec<u8>>;
+    /// A CA private key that a server before the key file kept in the database.
+    fn legacy_ca_key(&self) -> StoreResult<Option<Zeroizing<Vec<u8>>>>;
+    /// Erase the legacy CA key once it is safe in its key file, leaving no readable copy
+    /// in the database's free pages or journal.
+    fn forget_legacy_ca_key(&self) -> StoreResult<()>;
 
     /// Enroll a client, consuming its invite if any; `Conflict` if the id or key is taken.
     fn create_client(&self, client: NewClient) -> StoreResult<()>;

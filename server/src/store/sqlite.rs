@@ -6,10 +6,10 @@ use super::{
     NewClient, NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError,
     StoreResult, StoredKeyPackage, StoredMessage,
 };
-use crate::authority::CaMaterial;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+use zeroize::Zeroizing;
 
 /// The schema as first released (version 0); [`MIGRATIONS`] take it from there.
 pub(super) const SCHEMA_V0: &str = r#"
@@ -468,35 +468,53 @@ fn member(conn: &Connection, group_id: &[u8], client: &str) -> StoreResult<bool>
 }
 
 impl Store for SqliteStore {
-    fn ca_material(
-        &self,
-        make: &mut dyn FnMut() -> StoreResult<CaMaterial>,
-    ) -> StoreResult<CaMaterial> {
+    fn ca_root(&self, make: &mut dyn FnMut() -> StoreResult<Vec<u8>>) -> StoreResult<Vec<u8>> {
         let mut conn = self.lock();
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(backend)?;
-        let get = |key: &str| {
-            tx.query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+        let stored = tx
+            .query_row("SELECT value FROM meta WHERE key = 'ca_root'", [], |r| {
                 r.get::<_, Vec<u8>>(0)
             })
             .optional()
-            .map_err(backend)
-        };
-        if let (Some(key_pkcs8), Some(root_der)) = (get("ca_key")?, get("ca_root")?) {
-            return Ok(CaMaterial {
-                key_pkcs8,
-                root_der,
-            });
+            .map_err(backend)?;
+        if let Some(root) = stored {
+            return Ok(root);
         }
-        let material = make()?;
+        let root = make()?;
         tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('ca_key', ?1), ('ca_root', ?2)",
-            params![material.key_pkcs8, material.root_der],
+            "INSERT INTO meta (key, value) VALUES ('ca_root', ?1)",
+            params![root],
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
-        Ok(material)
+        Ok(root)
+    }
+
+    fn legacy_ca_key(&self) -> StoreResult<Option<Zeroizing<Vec<u8>>>> {
+        let conn = self.lock();
+        conn.query_row("SELECT value FROM meta WHERE key = 'ca_key'", [], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })
+        .optional()
+        .map(|k| k.map(Zeroizing::new))
+        .map_err(backend)
+    }
+
+    fn forget_legacy_ca_key(&self) -> StoreResult<()> {
+        let conn = self.lock();
+        // secure_delete zeroes the freed cells; the checkpoint then moves the zeroed pages
+        // into the database and empties the WAL, which held the key's old page.
+        conn.pragma_update(None, "secure_delete", true)
+            .map_err(backend)?;
+        conn.execute("DELETE FROM meta WHERE key = 'ca_key'", [])
+            .map_err(backend)?;
+        conn.pragma_update(None, "secure_delete", false)
+            .map_err(backend)?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn create_client(&self, client: NewClient) -> StoreResult<()> {
