@@ -17,6 +17,7 @@ pub mod authority;
 pub mod inspect;
 pub mod limits;
 pub mod listener;
+mod metrics;
 pub mod store;
 
 pub use api::ApiError;
@@ -329,6 +330,7 @@ pub async fn start(
         },
         admin_token_hash: config.admin_token.as_deref().map(hash_secret),
         limiters: limits::Limiters::new(config.quotas),
+        metrics: metrics::Metrics::new(),
         config: config.clone(),
         events,
         shutdown: shutdown_rx.clone(),

@@ -47,10 +47,10 @@ pub(crate) async fn enroll(
     // Guessing the secret or an invite costs the guesser time: failures per address are limited.
     let ip = peer.map(|p| p.0 .0.ip());
     if let Some(ip) = ip {
-        state
-            .limiters
-            .enroll_blocked(ip)
-            .map_err(|wait| ApiError::rate_limited("too many failed enrollments", wait))?;
+        state.limiters.enroll_blocked(ip).map_err(|wait| {
+            state.metrics.rate_limited("enroll_failures");
+            ApiError::rate_limited("too many failed enrollments", wait)
+        })?;
     }
     let failed = |e: ApiError| {
         if let Some(ip) = ip {

@@ -227,10 +227,10 @@ pub(crate) async fn post_message(
     Json(req): Json<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gid = group_id_from_path(&group_id)?;
-    state
-        .limiters
-        .message(&caller.id)
-        .map_err(|wait| ApiError::rate_limited("too many messages", wait))?;
+    state.limiters.message(&caller.id).map_err(|wait| {
+        state.metrics.rate_limited("messages");
+        ApiError::rate_limited("too many messages", wait)
+    })?;
     let data = unb64("message", &req.message)?;
     let post = Post {
         message: data.clone(),
@@ -276,7 +276,26 @@ pub(crate) async fn post_message(
     let content_type = message.content_type;
     let wire_format = message.wire_format;
     let epoch = message.epoch;
-    let appended = state.db(move |s| s.append(message)).await?;
+    let is_commit = content_type == 3;
+    let appended = match state.db(move |s| s.append(message)).await {
+        Ok(a) => a,
+        Err(e) => {
+            if is_commit {
+                state.metrics.commit(if e.status() == StatusCode::CONFLICT {
+                    "conflict"
+                } else {
+                    "rejected"
+                });
+            }
+            return Err(e);
+        }
+    };
+    if is_commit {
+        state.metrics.commit("accepted");
+    }
+    state
+        .metrics
+        .stored(content_type_name(content_type), data.len());
     tracing::info!(
         sender = %caller.id,
         seq = appended.seq,

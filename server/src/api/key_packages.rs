@@ -201,7 +201,10 @@ pub(crate) async fn claim(
     state
         .limiters
         .claim(&caller.id, &req.client_ids)
-        .map_err(|wait| ApiError::rate_limited("too many KeyPackage claims", wait))?;
+        .map_err(|wait| {
+            state.metrics.rate_limited("claims");
+            ApiError::rate_limited("too many KeyPackage claims", wait)
+        })?;
     let targets = req.client_ids;
     let suite = req.cipher_suite;
     let claimed = state

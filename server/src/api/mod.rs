@@ -9,7 +9,7 @@ use crate::authority::CertificateAuthority;
 use crate::store::{Store, StoreError};
 use crate::Config;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -42,6 +42,7 @@ pub(crate) struct Shared {
     pub events: broadcast::Sender<Event>,
     pub shutdown: watch::Receiver<bool>,
     pub limiters: crate::limits::Limiters,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Cloneable handle on [`Shared`].
@@ -58,7 +59,14 @@ impl Shared {
         tokio::task::spawn_blocking(move || f(store.as_ref()))
             .await
             .map_err(|_| ApiError::internal("storage task failed"))?
-            .map_err(ApiError::from)
+            .map_err(|e| {
+                match &e {
+                    StoreError::Backend(_) => self.metrics.storage_error(),
+                    StoreError::Quota(_) => self.metrics.rate_limited("quota"),
+                    _ => {}
+                }
+                ApiError::from(e)
+            })
     }
 
     /// Publish an event to WebSocket subscribers (dropped if nobody listens).
@@ -86,6 +94,8 @@ pub(crate) fn router(state: AppState) -> Router {
         DefaultBodyLimit::max(state.config.max_body_bytes.min(KEY_PACKAGE_BODY_BYTES));
     Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/v1/ca", get(auth::ca_root))
         .route("/v1/enroll", post(auth::enroll))
         .route("/v1/me", get(auth::me))
@@ -127,15 +137,40 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(SMALL_BODY_BYTES))
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_request,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| ApiError::internal("internal error").into_response(),
         ))
         .with_state(state)
 }
 
+/// Liveness: the process answers. It does not touch storage, so a database outage does not
+/// get a healthy instance restarted.
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /metrics`: Prometheus text exposition, for the operator's token only (it reveals
+/// traffic patterns).
+async fn metrics(State(state): State<AppState>, _: Admin) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Readiness: storage answers a query; 503 with `retry_after` while it does not, so a load
+/// balancer sends clients elsewhere.
+async fn ready(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    state.db(|s| s.group(&[]).map(|_| ())).await?;
+    Ok(axum::Json(serde_json::json!({ "status": "ready" })))
 }
 
 async fn not_found() -> ApiError {
@@ -151,13 +186,25 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Log method, path and status; never headers or bodies (they carry tokens and secrets).
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let start = std::time::Instant::now();
     let response = next.run(req).await;
     let status = response.status();
-    let ms = start.elapsed().as_millis();
+    let elapsed = start.elapsed();
+    state.metrics.request(
+        &route,
+        method.as_str(),
+        status.as_u16(),
+        elapsed.as_secs_f64(),
+    );
+    let ms = elapsed.as_millis();
     if status.is_server_error() {
         tracing::error!(%method, %path, status = status.as_u16(), ms, "request failed");
     } else {
@@ -209,6 +256,14 @@ impl ApiError {
                 "rate_limited",
                 format!("{what}: try again in {secs} s"),
             )
+        }
+    }
+
+    /// 503 with a short `retry_after`: storage did not answer; nothing was stored.
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        ApiError {
+            retry_after: Some(1),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
         }
     }
 
@@ -288,9 +343,11 @@ impl From<StoreError> for ApiError {
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Invalid(m) => ApiError::bad_request(m),
             StoreError::Quota(m) => ApiError::quota(m),
+            // Most backend failures are the database being away (a restart, a failover):
+            // the request stored nothing and may be retried as it is.
             StoreError::Backend(m) => {
                 tracing::error!(error = %m, "storage error");
-                ApiError::internal("storage error")
+                ApiError::unavailable("storage is unavailable")
             }
         }
     }
@@ -436,10 +493,10 @@ impl FromRequestParts<AppState> for Authed {
         if client.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this client has been revoked"));
         }
-        state
-            .limiters
-            .request(&client.id)
-            .map_err(|wait| ApiError::rate_limited("too many requests", wait))?;
+        state.limiters.request(&client.id).map_err(|wait| {
+            state.metrics.rate_limited("requests");
+            ApiError::rate_limited("too many requests", wait)
+        })?;
         Ok(Authed(client))
     }
 }

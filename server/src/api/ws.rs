@@ -29,6 +29,7 @@ pub(crate) async fn subscribe(
         )
     })?;
     let guard = state.limiters.open_socket(&client.id).ok_or_else(|| {
+        state.metrics.rate_limited("websockets");
         ApiError::quota(format!(
             "{} already has {} open subscriptions",
             client.id, state.limiters.limits.max_websockets_per_client
@@ -38,7 +39,9 @@ pub(crate) async fn subscribe(
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| async move {
             let _guard = guard;
-            run(state, client.id, socket).await
+            state.metrics.subscribers(1);
+            run(state.clone(), client.id, socket).await;
+            state.metrics.subscribers(-1);
         }))
 }
 
