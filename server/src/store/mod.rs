@@ -1,10 +1,14 @@
-//! Storage behind the server: one [`Store`] trait, SQLite ([`sqlite::SqliteStore`]) by default.
+//! Storage behind the server: one [`Store`] trait, SQLite ([`sqlite::SqliteStore`]) by default,
+//! PostgreSQL ([`postgres::PgStore`]) for several instances over one database.
 //!
 //! Every method is one transaction. The Delivery Service's ordering rule (one commit per
 //! epoch, proposals for the current epoch, application messages with a grace epoch) is the
 //! pure function [`decide`], which every backend calls inside its transaction so that all
-//! engines enforce the same policy.
+//! engines enforce the same policy; the other engine-independent rules (who may join, who
+//! settles a contested commit, who sets the policy, what fits a byte budget) are the helpers
+//! at the end of this module, so that an engine only adds SQL.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::fmt;
@@ -506,6 +510,224 @@ pub fn decide(
             }
         }
     }
+}
+
+/// A client joining a group (added by a commit, or joining by external commit) must be
+/// enrolled and not revoked; `revoked_at` is its stored revocation time, `None` if unknown.
+pub(crate) fn check_joining(client: &str, revoked_at: Option<Option<i64>>) -> StoreResult<()> {
+    match revoked_at {
+        None => Err(StoreError::Invalid(format!(
+            "added client {client} is not enrolled"
+        ))),
+        Some(Some(_)) => Err(StoreError::Invalid(format!(
+            "added client {client} is revoked"
+        ))),
+        Some(None) => Ok(()),
+    }
+}
+
+/// Who joins the group when a commit takes effect: its added clients, and the poster of an
+/// external commit.
+pub(crate) fn joining<'a>(message: &'a NewMessage, effects: &'a CommitEffects) -> Vec<&'a String> {
+    let mut joining: Vec<&String> = effects.added.iter().collect();
+    if effects.external {
+        joining.push(&message.sender);
+    }
+    joining
+}
+
+/// Whether a message is a commit the DS cannot read (a PrivateMessage group's own commit):
+/// it becomes a candidate for its epoch instead of taking effect.
+pub(crate) fn is_opaque_commit(group: &GroupRecord, message: &NewMessage) -> bool {
+    group.handshake == Handshake::Private
+        && matches!(&message.kind, PostKind::Commit(c) if !c.external)
+}
+
+/// Only members post, except an external commit (which [`decide`] then checks in detail);
+/// checked before replays so that a non-member learns nothing about the log.
+pub(crate) fn check_poster(is_member: bool, message: &NewMessage) -> StoreResult<()> {
+    if !is_member && !matches!(&message.kind, PostKind::Commit(c) if c.external) {
+        return Err(StoreError::Forbidden("not a member of this group".into()));
+    }
+    Ok(())
+}
+
+/// The conflict for bytes already accepted at `seq`, so that a retry learns its seq.
+pub(crate) fn replay(epoch: u64, seq: u64) -> StoreError {
+    StoreError::Conflict {
+        reason: "duplicate message: these bytes were already accepted".into(),
+        current_epoch: Some(epoch),
+        seq: Some(seq),
+    }
+}
+
+/// A uniqueness conflict outside any group (client, KeyPackage, group id).
+pub(crate) fn taken(reason: &str) -> StoreError {
+    StoreError::Conflict {
+        reason: reason.into(),
+        current_epoch: None,
+        seq: None,
+    }
+}
+
+/// The error of an invite that cannot be consumed.
+pub(crate) fn bad_invite() -> StoreError {
+    StoreError::Invalid("invite token is unknown, used or expired".into())
+}
+
+/// The group quota: `created` groups so far, `quota` allowed including the new one.
+pub(crate) fn check_group_quota(creator: &str, created: u64, quota: u64) -> StoreResult<()> {
+    if created >= quota {
+        return Err(StoreError::Quota(format!(
+            "{creator} has created {created} groups; at most {quota}"
+        )));
+    }
+    Ok(())
+}
+
+/// A GroupInfo may only replace the latest for the group's current epoch.
+pub(crate) fn check_group_info_epoch(current: u64, epoch: u64) -> StoreResult<()> {
+    if current != epoch {
+        return Err(StoreError::Conflict {
+            reason: format!("GroupInfo is for epoch {epoch} but the group is at epoch {current}"),
+            current_epoch: Some(current),
+            seq: None,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `client` is in a group's sorted member list.
+pub(crate) fn has_member(group: &GroupRecord, client: &str) -> bool {
+    group
+        .members
+        .binary_search_by(|m| m.as_str().cmp(client))
+        .is_ok()
+}
+
+/// Rights follow membership: a current member, and the creator while it is one.
+pub(crate) fn check_policy_rights(group: &GroupRecord, caller: &str) -> StoreResult<()> {
+    if !has_member(group, caller) {
+        return Err(StoreError::Forbidden(
+            "only a current member may change the group's policy".into(),
+        ));
+    }
+    if group.creator != caller && has_member(group, &group.creator) {
+        return Err(StoreError::Forbidden(
+            "only the group's creator may change its policy while it is a member".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An opaque commit of a PrivateMessage group awaiting acknowledgement, as stored.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    /// Its sequence number in the log.
+    pub seq: u64,
+    /// Who posted it.
+    pub poster: String,
+    /// The clients it made provisional members.
+    pub added: Vec<String>,
+    /// The clients it removes if it is taken.
+    pub removed: Vec<String>,
+    /// Its GroupInfo.
+    pub group_info: Option<Vec<u8>>,
+    /// Its Welcome.
+    pub welcome: Option<Vec<u8>>,
+    /// Who gets the Welcome.
+    pub recipients: Vec<String>,
+    /// The epoch it leads to.
+    pub epoch: u64,
+}
+
+/// What an acknowledgement settles: the chosen candidate and who leaves the group.
+#[derive(Debug)]
+pub(crate) struct Settlement<'a> {
+    /// The commit that becomes the epoch's.
+    pub chosen: &'a Candidate,
+    /// Other candidates' provisional members, and the chosen commit's removals.
+    pub leaving: Vec<String>,
+}
+
+/// Decide an acknowledgement of the commit at `seq` by `caller` (see [`Store::ack_commit`])
+/// from the group (its members including provisional ones) and the contested epoch's
+/// candidates.
+pub(crate) fn settle<'a>(
+    group: &GroupRecord,
+    candidates: &'a [Candidate],
+    seq: u64,
+    caller: &str,
+) -> StoreResult<Settlement<'a>> {
+    let provisional: Vec<&String> = candidates.iter().flat_map(|c| &c.added).collect();
+    let before: Vec<&String> = group
+        .members
+        .iter()
+        .filter(|m| !provisional.contains(m))
+        .collect();
+    let Some(chosen) = candidates.iter().find(|c| c.seq == seq) else {
+        return Err(StoreError::Conflict {
+            reason: format!("seq {seq} is not a commit of the contested epoch"),
+            current_epoch: Some(group.epoch),
+            seq: None,
+        });
+    };
+    let sole = before.len() == 1 && *before[0] == chosen.poster;
+    if !before.iter().any(|m| m.as_str() == caller) || (chosen.poster == caller && !sole) {
+        return Err(StoreError::Forbidden(
+            "a commit is acknowledged by a member from before it other than its committer".into(),
+        ));
+    }
+    let mut leaving: Vec<String> = provisional
+        .into_iter()
+        .filter(|c| !chosen.added.contains(c))
+        .cloned()
+        .collect();
+    leaving.extend(chosen.removed.iter().cloned());
+    Ok(Settlement { chosen, leaving })
+}
+
+/// A byte budget for a page of log or inbox entries: entries are admitted while their
+/// lengths fit, and the first one always is, so that a page is never empty.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    max: usize,
+    used: usize,
+    admitted: usize,
+}
+
+impl Budget {
+    /// A budget of `max` bytes.
+    pub(crate) fn new(max: usize) -> Self {
+        Budget {
+            max,
+            used: 0,
+            admitted: 0,
+        }
+    }
+
+    /// Whether an entry of `len` bytes (as the engine reports it) still fits; if it does, it
+    /// is counted.
+    pub(crate) fn admit(&mut self, len: i64) -> bool {
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if self.admitted > 0 && self.used.saturating_add(len) > self.max {
+            return false;
+        }
+        self.used = self.used.saturating_add(len);
+        self.admitted += 1;
+        true
+    }
+}
+
+/// The engines store integers as signed 64-bit; a negative value read back is corrupt,
+/// read as 0 rather than wrapped.
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// A `u64` for a signed 64-bit column, saturating (epochs and times never get there).
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -2,9 +2,11 @@
 //! transaction is on disk before the request that made it is acknowledged.
 
 use super::{
-    decide, Appended, Claimed, ClientRecord, GroupRecord, Handshake, InboxEntry, KeyPackageCount,
-    NewClient, NewGroup, NewMessage, PostKind, PruneReport, Retention, Store, StoreError,
-    StoreResult, StoredKeyPackage, StoredMessage,
+    bad_invite, check_group_info_epoch, check_group_quota, check_joining, check_policy_rights,
+    check_poster, decide, has_member, is_opaque_commit, joining, replay, settle, taken, to_i64,
+    to_u64, Appended, Budget, Candidate, Claimed, ClientRecord, GroupRecord, Handshake, InboxEntry,
+    KeyPackageCount, NewClient, NewGroup, NewMessage, PostKind, PruneReport, Retention, Store,
+    StoreError, StoreResult, StoredKeyPackage, StoredMessage,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -174,14 +176,6 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn to_u64(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 /// The default store: SQLite through `rusqlite` (bundled), WAL journal.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -262,18 +256,18 @@ fn contested(conn: &Connection, group_id: &[u8]) -> StoreResult<Option<u64>> {
     .map_err(backend)
 }
 
-/// A `commit_candidates` row: seq, poster, added, removed, GroupInfo, Welcome, its
-/// recipients, and the epoch the commit leads to.
-type Candidate = (
-    i64,
-    String,
-    String,
-    String,
-    Option<Vec<u8>>,
-    Option<Vec<u8>>,
-    String,
-    i64,
-);
+/// A client joining a group must be enrolled and not revoked ([`check_joining`]).
+fn require_enrolled(conn: &Connection, client: &str) -> StoreResult<()> {
+    let revoked_at = conn
+        .query_row(
+            "SELECT revoked_at FROM clients WHERE id = ?1",
+            params![client],
+            |r| r.get::<_, Option<i64>>(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    check_joining(client, revoked_at)
+}
 
 fn join_ids(ids: &[String]) -> String {
     ids.join("\n")
@@ -298,28 +292,8 @@ fn add_candidate(
 ) -> StoreResult<()> {
     let mut provisional = Vec::new();
     for client in &effects.added {
-        let status = tx
-            .query_row(
-                "SELECT revoked_at FROM clients WHERE id = ?1",
-                params![client],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .optional()
-            .map_err(backend)?;
-        match status {
-            None => {
-                return Err(StoreError::Invalid(format!(
-                    "added client {client} is not enrolled"
-                )))
-            }
-            Some(Some(_)) => {
-                return Err(StoreError::Invalid(format!(
-                    "added client {client} is revoked"
-                )))
-            }
-            Some(None) => {}
-        }
-        if group.members.binary_search(client).is_err() {
+        require_enrolled(tx, client)?;
+        if !has_member(group, client) {
             tx.execute(
                 "INSERT OR IGNORE INTO members (group_id, client_id) VALUES (?1, ?2)",
                 params![message.group_id, client],
@@ -530,9 +504,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             if n != 1 {
-                return Err(StoreError::Invalid(
-                    "invite token is unknown, used or expired".into(),
-                ));
+                return Err(bad_invite());
             }
         }
         let r = tx.execute(
@@ -549,11 +521,7 @@ impl Store for SqliteStore {
         match r {
             Ok(_) => {}
             Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict {
-                    reason: "client id or signature key already enrolled".into(),
-                    current_epoch: None,
-                    seq: None,
-                })
+                return Err(taken("client id or signature key already enrolled"))
             }
             Err(e) => return Err(backend(e)),
         }
@@ -668,11 +636,7 @@ impl Store for SqliteStore {
             match r {
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(StoreError::Conflict {
-                        reason: "KeyPackage already uploaded".into(),
-                        current_epoch: None,
-                        seq: None,
-                    })
+                    return Err(taken("KeyPackage already uploaded"))
                 }
                 Err(e) => return Err(backend(e)),
             }
@@ -766,12 +730,7 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(backend)?;
-        if to_u64(created) >= group.creator_quota {
-            return Err(StoreError::Quota(format!(
-                "{} has created {created} groups; at most {}",
-                group.creator, group.creator_quota
-            )));
-        }
+        check_group_quota(&group.creator, to_u64(created), group.creator_quota)?;
         let r = tx.execute(
             "INSERT INTO groups (group_id, epoch, creator, allow_external_join, last_seq,
                                  group_info, group_info_epoch, created_at)
@@ -786,13 +745,7 @@ impl Store for SqliteStore {
         );
         match r {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict {
-                    reason: "group already exists".into(),
-                    current_epoch: None,
-                    seq: None,
-                })
-            }
+            Err(e) if is_unique_violation(&e) => return Err(taken("group already exists")),
             Err(e) => return Err(backend(e)),
         }
         tx.execute(
@@ -871,11 +824,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let group =
             load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
-        if group
-            .members
-            .binary_search_by(|m| m.as_str().cmp(caller))
-            .is_err()
-        {
+        if !has_member(&group, caller) {
             return Err(StoreError::Forbidden("not a member of this group".into()));
         }
         if contested(&tx, group_id)?.is_none() {
@@ -889,57 +838,31 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let candidates: Vec<Candidate> = stmt
             .query_map(params![group_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
+                Ok(Candidate {
+                    seq: to_u64(r.get(0)?),
+                    poster: r.get(1)?,
+                    added: split_ids(&r.get::<_, String>(2)?),
+                    removed: split_ids(&r.get::<_, String>(3)?),
+                    group_info: r.get(4)?,
+                    welcome: r.get(5)?,
+                    recipients: split_ids(&r.get::<_, String>(6)?),
+                    epoch: to_u64(r.get(7)?),
+                })
             })
             .map_err(backend)?
             .collect::<Result<_, _>>()
             .map_err(backend)?;
         drop(stmt);
-        let provisional: Vec<String> = candidates.iter().flat_map(|c| split_ids(&c.2)).collect();
-        let before: Vec<&String> = group
-            .members
-            .iter()
-            .filter(|m| !provisional.contains(m))
-            .collect();
-        let Some(chosen) = candidates.iter().find(|c| to_u64(c.0) == seq) else {
-            return Err(StoreError::Conflict {
-                reason: format!("seq {seq} is not a commit of the contested epoch"),
-                current_epoch: Some(group.epoch),
-                seq: None,
-            });
-        };
-        let sole = before.len() == 1 && *before[0] == chosen.1;
-        if !before.iter().any(|m| m.as_str() == caller) || (chosen.1 == caller && !sole) {
-            return Err(StoreError::Forbidden(
-                "a commit is acknowledged by a member from before it other than its committer"
-                    .into(),
-            ));
-        }
-        let keep = split_ids(&chosen.2);
-        for client in provisional.iter().filter(|c| !keep.contains(c)) {
+        let settled = settle(&group, &candidates, seq, caller)?;
+        for client in &settled.leaving {
             tx.execute(
                 "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
                 params![group_id, client],
             )
             .map_err(backend)?;
         }
-        for client in split_ids(&chosen.3) {
-            tx.execute(
-                "DELETE FROM members WHERE group_id = ?1 AND client_id = ?2",
-                params![group_id, client],
-            )
-            .map_err(backend)?;
-        }
-        if let Some(info) = &chosen.4 {
+        let chosen = settled.chosen;
+        if let Some(info) = &chosen.group_info {
             tx.execute(
                 "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
                 params![group_id, info, to_i64(group.epoch)],
@@ -947,13 +870,13 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         }
         let mut welcomed = Vec::new();
-        if let Some(welcome) = &chosen.5 {
+        if let Some(welcome) = &chosen.welcome {
             welcomed = deliver_welcome(
                 &tx,
                 group_id,
-                to_u64(chosen.7),
+                chosen.epoch,
                 welcome,
-                &split_ids(&chosen.6),
+                &chosen.recipients,
                 now,
             )?;
         }
@@ -983,22 +906,7 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let group =
             load_group(&tx, group_id)?.ok_or_else(|| StoreError::NotFound("group".into()))?;
-        let is_member = |c: &str| {
-            group
-                .members
-                .binary_search_by(|m| m.as_str().cmp(c))
-                .is_ok()
-        };
-        if !is_member(caller) {
-            return Err(StoreError::Forbidden(
-                "only a current member may change the group's policy".into(),
-            ));
-        }
-        if group.creator != caller && is_member(&group.creator) {
-            return Err(StoreError::Forbidden(
-                "only the group's creator may change its policy while it is a member".into(),
-            ));
-        }
+        check_policy_rights(&group, caller)?;
         tx.execute(
             "UPDATE groups SET allow_external_join = ?2 WHERE group_id = ?1",
             params![group_id, allow_external_join],
@@ -1015,10 +923,8 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         let group = load_group(&tx, &message.group_id)?
             .ok_or_else(|| StoreError::NotFound("group".into()))?;
-        let is_member = group.members.binary_search(&message.sender).is_ok();
-        if !is_member && !matches!(&message.kind, PostKind::Commit(c) if c.external) {
-            return Err(StoreError::Forbidden("not a member of this group".into()));
-        }
+        let is_member = has_member(&group, &message.sender);
+        check_poster(is_member, &message)?;
         // Replays first, so that a retry of an accepted post learns its sequence number.
         let existing = tx
             .query_row(
@@ -1029,11 +935,7 @@ impl Store for SqliteStore {
             .optional()
             .map_err(backend)?;
         if let Some(seq) = existing {
-            return Err(StoreError::Conflict {
-                reason: "duplicate message: these bytes were already accepted".into(),
-                current_epoch: Some(group.epoch),
-                seq: Some(to_u64(seq)),
-            });
+            return Err(replay(group.epoch, to_u64(seq)));
         }
         let contested = contested(&tx, &message.group_id)?;
         decide(
@@ -1065,8 +967,7 @@ impl Store for SqliteStore {
             ],
         )
         .map_err(backend)?;
-        let opaque = group.handshake == Handshake::Private
-            && matches!(&message.kind, PostKind::Commit(c) if !c.external);
+        let opaque = is_opaque_commit(&group, &message);
         if let (true, PostKind::Commit(effects)) = (opaque, &message.kind) {
             if contested.is_none() {
                 epoch = group.epoch + 1;
@@ -1075,38 +976,14 @@ impl Store for SqliteStore {
             notify.extend(effects.added.iter().cloned());
         } else if let PostKind::Commit(effects) = &message.kind {
             epoch = group.epoch + 1;
-            let mut joining: Vec<&String> = effects.added.iter().collect();
-            if effects.external {
-                joining.push(&message.sender);
-            }
-            for client in &joining {
-                let status = tx
-                    .query_row(
-                        "SELECT revoked_at FROM clients WHERE id = ?1",
-                        params![client],
-                        |r| r.get::<_, Option<i64>>(0),
-                    )
-                    .optional()
-                    .map_err(backend)?;
-                match status {
-                    None => {
-                        return Err(StoreError::Invalid(format!(
-                            "added client {client} is not enrolled"
-                        )))
-                    }
-                    Some(Some(_)) => {
-                        return Err(StoreError::Invalid(format!(
-                            "added client {client} is revoked"
-                        )))
-                    }
-                    Some(None) => {}
-                }
+            for client in joining(&message, effects) {
+                require_enrolled(&tx, client)?;
                 tx.execute(
                     "INSERT OR IGNORE INTO members (group_id, client_id) VALUES (?1, ?2)",
                     params![message.group_id, client],
                 )
                 .map_err(backend)?;
-                notify.push((*client).clone());
+                notify.push(client.clone());
             }
             for client in &effects.removed {
                 tx.execute(
@@ -1175,13 +1052,11 @@ impl Store for SqliteStore {
             .query(params![group_id, to_i64(after), limit])
             .map_err(backend)?;
         let mut out = Vec::new();
-        let mut total = 0usize;
+        let mut budget = Budget::new(max_bytes);
         while let Some(r) = rows.next().map_err(backend)? {
-            let len = usize::try_from(r.get::<_, i64>(5).map_err(backend)?).unwrap_or(usize::MAX);
-            if !out.is_empty() && total.saturating_add(len) > max_bytes {
+            if !budget.admit(r.get(5).map_err(backend)?) {
                 break;
             }
-            total = total.saturating_add(len);
             out.push(StoredMessage {
                 seq: to_u64(r.get(0).map_err(backend)?),
                 epoch: to_u64(r.get(1).map_err(backend)?),
@@ -1244,15 +1119,7 @@ impl Store for SqliteStore {
             .optional()
             .map_err(backend)?
             .ok_or_else(|| StoreError::NotFound("group".into()))?;
-        if to_u64(current) != epoch {
-            return Err(StoreError::Conflict {
-                reason: format!(
-                    "GroupInfo is for epoch {epoch} but the group is at epoch {current}"
-                ),
-                current_epoch: Some(to_u64(current)),
-                seq: None,
-            });
-        }
+        check_group_info_epoch(to_u64(current), epoch)?;
         tx.execute(
             "UPDATE groups SET group_info = ?2, group_info_epoch = ?3 WHERE group_id = ?1",
             params![group_id, data, to_i64(epoch)],
@@ -1280,13 +1147,11 @@ impl Store for SqliteStore {
             .query(params![client, to_i64(after), limit])
             .map_err(backend)?;
         let mut picked = Vec::new();
-        let mut total = 0usize;
+        let mut budget = Budget::new(max_bytes);
         while let Some(r) = rows.next().map_err(backend)? {
-            let len = usize::try_from(r.get::<_, i64>(2).map_err(backend)?).unwrap_or(usize::MAX);
-            if !picked.is_empty() && total.saturating_add(len) > max_bytes {
+            if !budget.admit(r.get(2).map_err(backend)?) {
                 break;
             }
-            total = total.saturating_add(len);
             let (id, body, at): (i64, i64, i64) = (
                 r.get(0).map_err(backend)?,
                 r.get(1).map_err(backend)?,

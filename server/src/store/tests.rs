@@ -1,19 +1,71 @@
 //! Backend-independent tests of the [`Store`] contract, run against every engine.
 
+use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::*;
 
-/// Deletes a file-backed database (and its WAL files) when dropped.
-struct Cleanup(Option<std::path::PathBuf>);
+/// Removes what a backend instance used when dropped: a database file (and its WAL files)
+/// or a PostgreSQL test database.
+pub(super) enum Cleanup {
+    /// Nothing to remove (in-memory).
+    Nothing,
+    /// A SQLite file.
+    File(std::path::PathBuf),
+    /// A database on the test server: the admin configuration and the database's name.
+    Database(::postgres::Config, String),
+}
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        if let Some(path) = &self.0 {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        match self {
+            Cleanup::Nothing => {}
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database(admin, name) => {
+                if let Ok(mut c) = admin.connect(::postgres::NoTls) {
+                    let _ =
+                        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
             }
         }
     }
+}
+
+/// The PostgreSQL server the tests use: a PostgreSQL test never skips.
+fn test_server() -> ::postgres::Config {
+    let url = std::env::var("COHORT_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("COHORT_TEST_DATABASE_URL is not set: run the tests with .ci/test (it starts PostgreSQL)")
+    });
+    url.parse()
+        .expect("COHORT_TEST_DATABASE_URL is not a PostgreSQL URL")
+}
+
+/// A fresh, empty database on the test server (dropped with the guard), so that tests in
+/// parallel never see each other's rows; returns its configuration.
+pub(super) fn fresh_database() -> (Cleanup, ::postgres::Config) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let admin = test_server();
+    let name = format!(
+        "cohort_t_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let mut c = admin
+        .connect(::postgres::NoTls)
+        .expect("connect to the test PostgreSQL");
+    // Two statements: a multi-statement query is one transaction, which they refuse.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        c.batch_execute(&sql).expect("create a test database");
+    }
+    let mut config = admin.clone();
+    config.dbname(&name);
+    (Cleanup::Database(admin, name), config)
 }
 
 /// Every backend the server ships; a new engine adds itself here. The store is dropped
@@ -28,16 +80,22 @@ fn backends() -> Vec<(Cleanup, &'static str, Box<dyn Store>)> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
+    let (pg_cleanup, pg) = fresh_database();
     vec![
         (
-            Cleanup(None),
+            Cleanup::Nothing,
             "sqlite-memory",
             Box::new(SqliteStore::open_in_memory().expect("sqlite")) as Box<dyn Store>,
         ),
         (
-            Cleanup(Some(path.clone())),
+            Cleanup::File(path.clone()),
             "sqlite-file",
             Box::new(SqliteStore::open(&path).expect("sqlite file")) as Box<dyn Store>,
+        ),
+        (
+            pg_cleanup,
+            "postgres",
+            Box::new(PgStore::connect_with(pg, 4).expect("postgres")) as Box<dyn Store>,
         ),
     ]
 }
@@ -413,7 +471,9 @@ fn invites_are_single_use_and_expire() {
 
 /// Bytes on disk of a file-backed database, WAL included.
 fn disk_bytes(cleanup: &Cleanup) -> Option<u64> {
-    let path = cleanup.0.as_ref()?;
+    let Cleanup::File(path) = cleanup else {
+        return None;
+    };
     Some(
         ["", "-wal"]
             .iter()
