@@ -22,7 +22,8 @@ struct Cli {
     /// Client home (identity, keys, group states); default $COHORT_HOME or ~/.cohort.
     #[arg(long, global = true, env = "COHORT_HOME")]
     home: Option<PathBuf>,
-    /// Server URL, e.g. http://127.0.0.1:8080 (remembered after `register`).
+    /// Server URL, e.g. https://chat.example:8443, or several instances separated by commas
+    /// (a request that cannot reach one goes to the next); remembered after `register`.
     #[arg(long, global = true, env = "COHORT_SERVER")]
     server: Option<String>,
     /// Trust only this CA (PEM) for the server's TLS certificate, instead of the system roots.

@@ -18,6 +18,7 @@ pub mod inspect;
 pub mod limits;
 pub mod listener;
 mod metrics;
+mod push;
 pub mod store;
 
 pub use api::ApiError;
@@ -82,6 +83,8 @@ pub struct Config {
     /// The CA key's file. `None`: [`start_with_sqlite`] keeps it beside the database, and
     /// [`start`] keeps a new key in memory only (a CA for one run, e.g. an in-memory store).
     pub ca_key: Option<authority::key_file::CaKeyFile>,
+    /// PostgreSQL URL whose `LISTEN/NOTIFY` carries events between the instances sharing it.
+    pub push_database: Option<String>,
     /// Serve HTTPS with this identity; `None` serves plain HTTP (loopback only, unless
     /// `insecure_http`).
     pub tls: Option<listener::TlsIdentity>,
@@ -106,6 +109,10 @@ impl std::fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("tls", &self.tls.is_some())
             .field("ca_key", &self.ca_key)
+            .field(
+                "push_database",
+                &self.push_database.as_ref().map(|_| "<set>"),
+            )
             .field("insecure_http", &self.insecure_http)
             .field("limits", &self.limits)
             .field("quotas", &self.quotas)
@@ -125,6 +132,7 @@ impl Default for Config {
             prune_interval: Duration::from_secs(3600),
             ca_name: "Cohort root CA".into(),
             ca_key: None,
+            push_database: None,
             tls: None,
             insecure_http: false,
             limits: listener::ConnectionLimits::default(),
@@ -331,6 +339,10 @@ pub async fn start(
         admin_token_hash: config.admin_token.as_deref().map(hash_secret),
         limiters: limits::Limiters::new(config.quotas),
         metrics: metrics::Metrics::new(),
+        bus: config
+            .push_database
+            .clone()
+            .map(|url| push::start(url, events.clone(), shutdown_rx.clone())),
         config: config.clone(),
         events,
         shutdown: shutdown_rx.clone(),

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use cohort_server::limits::Limits;
+use cohort_server::store::postgres::PgStore;
 use cohort_server::store::sqlite::SqliteStore;
 use cohort_server::store::{Retention, Store};
 use cohort_server::{Config, Enrollment};
@@ -24,13 +25,41 @@ struct Cli {
     serve: ServeArgs,
 }
 
+/// Which storage engine, and where.
+#[derive(Args, Clone)]
+#[group(required = false, multiple = false)]
+struct StoreArgs {
+    /// SQLite database path (created if missing): one instance.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// PostgreSQL URL (`postgres://user@host:port/db`): several instances may share it.
+    #[arg(long, env = "COHORT_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+/// Connections in the PostgreSQL pool of one instance.
+const DEFAULT_PG_POOL: u32 = 16;
+
+impl StoreArgs {
+    fn open(&self, grace: u64, pool: u32) -> Result<Box<dyn Store>, String> {
+        match (&self.db, &self.database) {
+            (Some(db), None) => SqliteStore::open(db)
+                .map(|s| Box::new(s.with_grace_epochs(grace)) as Box<dyn Store>)
+                .map_err(|e| format!("cannot open database: {e}")),
+            (None, Some(url)) => PgStore::connect(url, pool.max(1))
+                .map(|s| Box::new(s.with_grace_epochs(grace)) as Box<dyn Store>)
+                .map_err(|e| format!("cannot open database: {e}")),
+            _ => Err("give --db PATH (SQLite) or --database URL (PostgreSQL)".into()),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create single-use enrollment invite tokens (printed one per line).
     Invite {
-        /// SQLite database path.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// How many tokens.
         #[arg(long, default_value_t = 1)]
         count: u32,
@@ -40,9 +69,8 @@ enum Command {
     },
     /// Revoke a client: its token stops working and its status reads "revoked".
     Revoke {
-        /// SQLite database path.
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
         /// The client id (user/device).
         client_id: String,
     },
@@ -53,9 +81,11 @@ struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the bound address is printed first).
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// SQLite database path (created if missing).
-    #[arg(long)]
-    db: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Connections in the PostgreSQL pool.
+    #[arg(long, default_value_t = DEFAULT_PG_POOL, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    database_pool: u32,
     /// Let anyone enroll (demos only).
     #[arg(long, conflicts_with = "enrollment_secret")]
     open: bool,
@@ -161,11 +191,11 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 fn admin(command: Command) -> Result<(), String> {
     match command {
         Command::Invite {
-            db,
+            store,
             count,
             ttl_hours,
         } => {
-            let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+            let store = store.open(1, 2)?;
             let t = now();
             let mut out = std::io::stdout().lock();
             for _ in 0..count.clamp(1, 1000) {
@@ -181,8 +211,8 @@ fn admin(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Revoke { db, client_id } => {
-            let store = SqliteStore::open(&db).map_err(|e| e.to_string())?;
+        Command::Revoke { store, client_id } => {
+            let store = store.open(1, 2)?;
             let at = store
                 .revoke_client(&client_id, now())
                 .map_err(|e| e.to_string())?;
@@ -193,9 +223,18 @@ fn admin(command: Command) -> Result<(), String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let db = args
-        .db
-        .ok_or_else(|| "--db PATH is required to serve".to_string())?;
+    if args.store.db.is_none() && args.store.database.is_none() {
+        return Err("give --db PATH (SQLite) or --database URL (PostgreSQL) to serve".into());
+    }
+    let ca_key_beside = match (&args.store.db, &args.ca_key) {
+        (_, Some(_)) => None,
+        (Some(db), None) => Some(db.clone()),
+        (None, None) => {
+            return Err(
+                "--database needs --ca-key PATH: the CA key never goes into the database".into(),
+            )
+        }
+    };
     let enrollment = match (args.open, args.enrollment_secret) {
         (true, _) => Enrollment::Open,
         (false, Some(s)) if !s.is_empty() => Enrollment::Secret(s),
@@ -212,12 +251,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .ca_passphrase
         .filter(|p| !p.is_empty())
         .map(zeroize::Zeroizing::new);
-    let ca_key = match args.ca_key {
-        Some(path) => cohort_server::authority::key_file::CaKeyFile { path, passphrase },
-        None => cohort_server::authority::key_file::CaKeyFile::beside(&db, passphrase),
+    let ca_key = match (args.ca_key, ca_key_beside) {
+        (Some(path), _) => cohort_server::authority::key_file::CaKeyFile { path, passphrase },
+        (None, Some(db)) => cohort_server::authority::key_file::CaKeyFile::beside(&db, passphrase),
+        (None, None) => return Err("--ca-key PATH is required".into()),
     };
     let config = Config {
         ca_key: Some(ca_key),
+        push_database: args.store.database.clone(),
         tls,
         insecure_http: args.insecure_http,
         limits: cohort_server::listener::ConnectionLimits {
@@ -263,13 +304,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let grace = args.grace_epochs;
-    let store = tokio::task::spawn_blocking(move || {
-        SqliteStore::open(&db).map(|s| s.with_grace_epochs(grace))
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("cannot open database: {e}"))?;
-    let server = cohort_server::start(listener, std::sync::Arc::new(store), config)
+    let (store_args, pool) = (args.store.clone(), args.database_pool);
+    let store = tokio::task::spawn_blocking(move || store_args.open(grace, pool))
+        .await
+        .map_err(|e| e.to_string())??;
+    let server = cohort_server::start(listener, std::sync::Arc::from(store), config)
         .await
         .map_err(|e| e.to_string())?;
     // First stdout line: the bound address, for scripts and tests using port 0.
@@ -327,7 +366,9 @@ fn main() -> ExitCode {
                 .add_directive(quiet("tokio_rustls"))
                 .add_directive(quiet("axum"))
                 .add_directive(quiet("tower_http"))
-                .add_directive(quiet("rusqlite")),
+                .add_directive(quiet("rusqlite"))
+                .add_directive(quiet("tokio_postgres"))
+                .add_directive(quiet("postgres")),
         )
         .init();
     let cli = Cli::parse();

@@ -113,8 +113,8 @@ async fn invite_only_and_cli_invites() {
     let db = dir.path().join("cohort.db");
     // The operator creates an invite offline, on the database, before starting.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cohort-server"))
-        .args(["invite", "--db"])
-        .arg(&db)
+        .arg("invite")
+        .args(store_args_for(&db))
         .output()
         .expect("invite command");
     assert!(out.status.success());
@@ -155,8 +155,8 @@ async fn revocation_blocks_tokens_and_shows_in_status() {
     assert!(body["revoked_at"].as_i64().is_some());
     // The operator's CLI revokes too.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cohort-server"))
-        .args(["revoke", "--db"])
-        .arg(&srv.db)
+        .arg("revoke")
+        .args(srv.store_args())
         .arg("alice@x/1")
         .output()
         .expect("revoke command");

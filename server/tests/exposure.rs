@@ -264,6 +264,7 @@ async fn trace_logs_hold_no_message_bytes() {
         child,
         base,
         db: dir.path().join("db.sqlite3"),
+        database: None,
         dir: dir.clone(),
         http: common::http_client(),
     };

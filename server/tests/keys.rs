@@ -1,5 +1,6 @@
 //! Secrets at rest: the CA key lives in its own 0600 file (optionally passphrase-encrypted),
-//! never in the database; a key an older server left in the database moves out.
+//! never in the database; a key an older server left in the database moves out. These are
+//! about the SQLite file's bytes, so they run on SQLite whatever `COHORT_TEST_ENGINE` says.
 
 mod common;
 
@@ -67,7 +68,8 @@ fn mode(path: &Path) -> u32 {
 async fn the_ca_key_is_in_a_private_file_and_not_in_the_database() {
     let dir = Arc::new(TempDir::new("cakey"));
     let db = dir.path().join("cohort.db");
-    let mut server = Server::start_on(dir.clone(), db.clone(), &["--open"]);
+    let mut server =
+        Server::start_on_engine(dir.clone(), db.clone(), &["--open"], TestEngine::Sqlite);
     let first = root(&server).await;
     server.enroll("alice/1").await;
     server.kill();
@@ -79,7 +81,7 @@ async fn the_ca_key_is_in_a_private_file_and_not_in_the_database() {
         "the database holds the CA private key"
     );
     // A restart reads the same key and serves the same root.
-    let server = Server::start_on(dir.clone(), db.clone(), &["--open"]);
+    let server = Server::start_on_engine(dir.clone(), db.clone(), &["--open"], TestEngine::Sqlite);
     assert_eq!(root(&server).await, first);
 }
 
@@ -87,7 +89,8 @@ async fn the_ca_key_is_in_a_private_file_and_not_in_the_database() {
 async fn a_key_left_in_the_database_by_an_older_server_moves_to_the_key_file() {
     let dir = Arc::new(TempDir::new("legacy"));
     let db = dir.path().join("cohort.db");
-    let mut server = Server::start_on(dir.clone(), db.clone(), &["--open"]);
+    let mut server =
+        Server::start_on_engine(dir.clone(), db.clone(), &["--open"], TestEngine::Sqlite);
     let first = root(&server).await;
     server.kill();
     // Make the database look like one written before the key file existed.
@@ -105,7 +108,8 @@ async fn a_key_left_in_the_database_by_an_older_server_moves_to_the_key_file() {
         contains(&db_bytes(&db), &seed(&key)),
         "set-up: key in the database"
     );
-    let mut server = Server::start_on(dir.clone(), db.clone(), &["--open"]);
+    let mut server =
+        Server::start_on_engine(dir.clone(), db.clone(), &["--open"], TestEngine::Sqlite);
     assert_eq!(root(&server).await, first, "same CA after the move");
     server.kill();
     assert_eq!(plain_key(&key_file(&db)), key);
@@ -159,10 +163,12 @@ async fn an_encrypted_key_needs_its_passphrase_and_an_open_key_file_is_refused()
 async fn a_key_file_from_another_ca_is_refused() {
     let dir = Arc::new(TempDir::new("mismatch"));
     let db = dir.path().join("cohort.db");
-    let mut server = Server::start_on(dir.clone(), db.clone(), &["--open"]);
+    let mut server =
+        Server::start_on_engine(dir.clone(), db.clone(), &["--open"], TestEngine::Sqlite);
     server.kill();
     let other = dir.path().join("other.db");
-    let mut server = Server::start_on(dir.clone(), other.clone(), &["--open"]);
+    let mut server =
+        Server::start_on_engine(dir.clone(), other.clone(), &["--open"], TestEngine::Sqlite);
     server.kill();
     let err = run(&db, &["--ca-key", key_file(&other).to_str().unwrap()]);
     assert!(err.contains("does not match"), "{err}");

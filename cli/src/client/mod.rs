@@ -120,7 +120,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[derive(Clone)]
 pub struct Api {
     http: reqwest::Client,
-    base: String,
+    /// Every instance's URL; requests go to `bases[current]` and move on when it fails.
+    bases: Vec<String>,
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     token: Option<Zeroizing<String>>,
     retry_window: Duration,
 }
@@ -128,7 +130,7 @@ pub struct Api {
 impl fmt::Debug for Api {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Api")
-            .field("base", &self.base)
+            .field("bases", &self.bases)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
@@ -283,12 +285,23 @@ pub fn field_bytes(text: &str, what: &str) -> ApiResult<Vec<u8>> {
 impl Api {
     /// A client for `base` (e.g. `https://ds.example.com` or `http://127.0.0.1:8080`). HTTPS
     /// trusts the system's roots unless a CA was pinned ([`tls::pin_ca_file`]).
+    /// `base` is one URL, or several separated by commas (instances of one service behind
+    /// no load balancer): a request that cannot reach one instance goes to the next.
     pub fn new(base: &str, token: Option<String>) -> Result<Api, crate::error::Error> {
-        let base = base.trim_end_matches('/').to_string();
-        if !base.starts_with("http://") && !base.starts_with("https://") {
-            return Err(crate::error::Error::new(format!(
-                "server URL must start with https:// (or http:// on loopback): {base}"
-            )));
+        let bases: Vec<String> = base
+            .split(',')
+            .map(|b| b.trim().trim_end_matches('/').to_string())
+            .filter(|b| !b.is_empty())
+            .collect();
+        if bases.is_empty() {
+            return Err(crate::error::Error::new("no server URL given"));
+        }
+        for base in &bases {
+            if !base.starts_with("http://") && !base.starts_with("https://") {
+                return Err(crate::error::Error::new(format!(
+                    "server URL must start with https:// (or http:// on loopback): {base}"
+                )));
+            }
         }
         // reqwest's rustls backend wants a process-wide provider even for plain HTTP.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -296,7 +309,7 @@ impl Api {
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
             .pool_max_idle_per_host(4);
-        if base.starts_with("https://") {
+        if bases.iter().any(|b| b.starts_with("https://")) {
             builder = builder
                 .tls_backend_preconfigured(rustls::ClientConfig::clone(&*tls::client_config()?));
         }
@@ -305,7 +318,8 @@ impl Api {
             .map_err(|e| crate::error::Error::new(format!("HTTP client: {e}")))?;
         Ok(Api {
             http,
-            base,
+            bases,
+            current: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             token: token.map(Zeroizing::new),
             // How long an unreachable server is retried (e.g. while it restarts).
             retry_window: Duration::from_secs(
@@ -317,24 +331,45 @@ impl Api {
         })
     }
 
-    /// The server URL.
+    /// The URL of the instance in use.
     pub fn base(&self) -> &str {
-        &self.base
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        &self.bases[i % self.bases.len()]
     }
 
-    /// The WebSocket URL of `/v1/subscribe`.
+    /// Every instance's URL, comma-separated, as `new` takes them.
+    pub fn urls(&self) -> String {
+        self.bases.join(",")
+    }
+
+    /// Move to the next instance after `failed` (unless another call already moved on).
+    fn fail_over(&self, failed: usize) {
+        if self.bases.len() > 1 {
+            let next = (failed + 1) % self.bases.len();
+            let _ = self.current.compare_exchange(
+                failed,
+                next,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The WebSocket URL of `/v1/subscribe` on the instance in use.
     pub fn subscribe_url(&self) -> String {
-        let rest = self
-            .base
+        let base = self.base();
+        let rest = base
             .strip_prefix("https://")
             .map(|r| format!("wss://{r}"))
-            .or_else(|| {
-                self.base
-                    .strip_prefix("http://")
-                    .map(|r| format!("ws://{r}"))
-            })
-            .unwrap_or_else(|| self.base.clone());
+            .or_else(|| base.strip_prefix("http://").map(|r| format!("ws://{r}")))
+            .unwrap_or_else(|| base.to_owned());
         format!("{rest}/v1/subscribe")
+    }
+
+    /// The instance in use failed to answer a subscription: try the next one next time.
+    pub fn subscription_failed(&self) {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        self.fail_over(i % self.bases.len());
     }
 
     /// The bearer token, for the WebSocket upgrade.
@@ -349,10 +384,12 @@ impl Api {
         body: Option<&Value>,
         idempotent: bool,
     ) -> ApiResult<T> {
-        let url = format!("{}{}", self.base, path);
         let start = std::time::Instant::now();
         let mut delay = Duration::from_millis(50);
         loop {
+            let instance =
+                self.current.load(std::sync::atomic::Ordering::Relaxed) % self.bases.len();
+            let url = format!("{}{}", self.bases[instance], path);
             let mut req = self.http.request(method.clone(), &url);
             if let Some(t) = &self.token {
                 req = req.bearer_auth(t.as_str());
@@ -366,6 +403,7 @@ impl Api {
             let resp = match req.send().await {
                 Ok(r) => r,
                 Err(e) if retryable(&e) && start.elapsed() < self.retry_window => {
+                    self.fail_over(instance);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_millis(500));
                     continue;
@@ -395,6 +433,16 @@ impl Api {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
+            }
+            // 503: this instance stored nothing (its database is away): any call may go again,
+            // to the next instance if there is one.
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE
+                && start.elapsed() < self.retry_window
+            {
+                self.fail_over(instance);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_millis(500));
+                continue;
             }
             // 5xx from a proxy while the server restarts: retry idempotent calls.
             if status.is_server_error()

@@ -112,9 +112,12 @@ pub async fn subscribe(api: &Api) -> ApiResult<Subscription> {
                     current_epoch: None,
                     seq: None,
                 },
-                other => ApiError::Network(
-                    super::tls::tls_failure(&other).unwrap_or_else(|| other.to_string()),
-                ),
+                other => {
+                    api.subscription_failed();
+                    ApiError::Network(
+                        super::tls::tls_failure(&other).unwrap_or_else(|| other.to_string()),
+                    )
+                }
             })?;
     Ok(Subscription {
         stream,

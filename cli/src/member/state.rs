@@ -68,7 +68,7 @@ impl Member {
         }
         let _ = enrolled.identity;
         home.save_identity(&StoredIdentity {
-            server: api.base().to_string(),
+            server: api.urls(),
             client_id,
             suite: cipher_suite.0,
             signature_key: Zeroizing::new(signer.to_bytes().as_bytes().to_vec()),

@@ -30,6 +30,8 @@ pub(crate) struct Event {
     pub payload: Arc<str>,
     /// Close the recipients' subscriptions after sending (revocation).
     pub close: bool,
+    /// For every subscriber, whatever `recipients` says.
+    pub everyone: bool,
 }
 
 /// What the handlers share.
@@ -43,6 +45,8 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
     pub limiters: crate::limits::Limiters,
     pub metrics: crate::metrics::Metrics,
+    /// The other instances, when there are any (PostgreSQL).
+    pub bus: Option<crate::push::Bus>,
 }
 
 /// Cloneable handle on [`Shared`].
@@ -71,11 +75,16 @@ impl Shared {
 
     /// Publish an event to WebSocket subscribers (dropped if nobody listens).
     pub fn publish(&self, recipients: Vec<String>, payload: serde_json::Value, close: bool) {
-        let _ = self.events.send(Event {
+        let event = Event {
             recipients: Arc::new(recipients),
             payload: Arc::from(payload.to_string()),
             close,
-        });
+            everyone: false,
+        };
+        if let Some(bus) = &self.bus {
+            bus.publish(&event);
+        }
+        let _ = self.events.send(event);
     }
 }
 

@@ -82,7 +82,7 @@ async fn run(state: AppState, me: String, socket: WebSocket) {
             }
             event = events.recv() => match event {
                 Ok(event) => {
-                    if !event.recipients.iter().any(|r| r == &me) {
+                    if !event.everyone && !event.recipients.iter().any(|r| r == &me) {
                         continue;
                     }
                     if tx.send(Message::Text(event.payload.as_ref().into())).await.is_err() {

@@ -81,6 +81,8 @@ pub struct Server {
     pub child: Child,
     pub base: String,
     pub db: PathBuf,
+    /// The PostgreSQL URL when the server runs on PostgreSQL.
+    pub database: Option<String>,
     pub dir: std::sync::Arc<TempDir>,
     pub http: reqwest::Client,
 }
@@ -95,16 +97,48 @@ impl Server {
         Self::start_on(dir, db, args)
     }
 
-    /// Start on an existing database (restarts).
+    /// Start on an existing database (restarts), with the engine `COHORT_TEST_ENGINE` names.
     pub fn start_on(dir: std::sync::Arc<TempDir>, db: PathBuf, args: &[&str]) -> Server {
+        Self::start_on_engine(dir, db, args, TestEngine::from_env())
+    }
+
+    /// The arguments that name this server's storage, for `cohort-server invite|revoke`.
+    pub fn store_args(&self) -> Vec<std::ffi::OsString> {
+        match &self.database {
+            Some(url) => vec!["--database".into(), url.into()],
+            None => vec!["--db".into(), self.db.clone().into()],
+        }
+    }
+
+    /// Start on `db` with the given engine. For PostgreSQL, `db` names a database of the test
+    /// cluster (created on first use), so a restart on the same path finds the same data.
+    pub fn start_on_engine(
+        dir: std::sync::Arc<TempDir>,
+        db: PathBuf,
+        args: &[&str],
+        engine: TestEngine,
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.path().join("server.log"))
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cohort-server"))
-            .args(["--listen", "127.0.0.1:0", "--db"])
-            .arg(&db)
+        let database = match engine {
+            TestEngine::Sqlite => None,
+            TestEngine::Postgres => Some(test_database(&db)),
+        };
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cohort-server"));
+        command.args(["--listen", "127.0.0.1:0"]);
+        match &database {
+            Some(url) => {
+                let key = PathBuf::from(format!("{}.ca-key.pem", db.display()));
+                command.arg("--database").arg(url).arg("--ca-key").arg(key);
+            }
+            None => {
+                command.arg("--db").arg(&db);
+            }
+        }
+        let mut child = command
             .args(args)
             .env("COHORT_ADMIN_TOKEN", ADMIN_TOKEN)
             .env_remove("COHORT_ENROLLMENT_SECRET")
@@ -125,6 +159,7 @@ impl Server {
             child,
             base: format!("http://{addr}"),
             db,
+            database,
             dir,
             http: http_client(),
         }
@@ -435,4 +470,65 @@ pub fn sized_app_msg(gid: &[u8], epoch: u64, size: usize) -> Vec<u8> {
         ciphertext: Bytes(random(size)),
     }))
     .to_bytes()
+}
+
+/// The storage engine under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestEngine {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL at `COHORT_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+impl TestEngine {
+    /// `COHORT_TEST_ENGINE=postgres` selects PostgreSQL (`.ci/test` runs the integration tests
+    /// once per engine); anything else, SQLite.
+    pub fn from_env() -> TestEngine {
+        match std::env::var("COHORT_TEST_ENGINE").as_deref() {
+            Ok("postgres") => TestEngine::Postgres,
+            Ok("sqlite") | Err(_) => TestEngine::Sqlite,
+            Ok(other) => panic!("COHORT_TEST_ENGINE={other}: expected sqlite or postgres"),
+        }
+    }
+}
+
+/// The arguments naming the storage a server on `db` would use, for `cohort-server invite`
+/// before the server starts.
+pub fn store_args_for(db: &Path) -> Vec<std::ffi::OsString> {
+    match TestEngine::from_env() {
+        TestEngine::Postgres => vec!["--database".into(), test_database(db).into()],
+        TestEngine::Sqlite => vec!["--db".into(), db.into()],
+    }
+}
+
+/// A database of the test cluster for `db` (a test-local path), created empty on first use.
+pub fn test_database(db: &Path) -> String {
+    let base = std::env::var("COHORT_TEST_DATABASE_URL").expect(
+        "COHORT_TEST_DATABASE_URL is not set: run the tests with .ci/test (it starts PostgreSQL)",
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, db.as_os_str().as_encoded_bytes());
+    let name = format!("cohort_it_{}", hex::encode(&digest.as_ref()[..8]));
+    // The sync client runs its own runtime: keep it off the test's async thread.
+    let (url, db_name) = (base.clone(), name.clone());
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("test cluster");
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db_name])
+            .expect("pg_database")
+            .is_some();
+        if !exists {
+            admin
+                .batch_execute(&format!("CREATE DATABASE {db_name}"))
+                .expect("create test database");
+        }
+    })
+    .join()
+    .expect("create test database");
+    match base.rfind('/') {
+        Some(i) if base[..i].contains("://") && !base[..i].ends_with('/') => {
+            format!("{}/{name}", &base[..i])
+        }
+        _ => format!("{}/{name}", base.trim_end_matches('/')),
+    }
 }
