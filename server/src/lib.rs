@@ -329,6 +329,16 @@ pub async fn start(
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events, _) = broadcast::channel(1024);
+    let bus = config
+        .push_database
+        .clone()
+        .map(|url| push::start(url, events.clone(), shutdown_rx.clone()));
+    if let Some((_, listening)) = &bus {
+        // Hear the other instances before saying we are up; a database that is away now
+        // only delays push (clients catch up by cursor), it does not stop the start.
+        let mut listening = listening.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(5), listening.wait_for(|l| *l)).await;
+    }
     let shared = Arc::new(api::Shared {
         store: store.clone(),
         ca,
@@ -339,10 +349,7 @@ pub async fn start(
         admin_token_hash: config.admin_token.as_deref().map(hash_secret),
         limiters: limits::Limiters::new(config.quotas),
         metrics: metrics::Metrics::new(),
-        bus: config
-            .push_database
-            .clone()
-            .map(|url| push::start(url, events.clone(), shutdown_rx.clone())),
+        bus: bus.map(|(b, _)| b),
         config: config.clone(),
         events,
         shutdown: shutdown_rx.clone(),

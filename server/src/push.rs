@@ -89,16 +89,18 @@ fn origin() -> String {
 }
 
 /// Start the bus on `url`: one task keeps a connection that LISTENs and NOTIFYs, reconnecting
-/// with back-off while the database is away, until `stop`.
+/// with back-off while the database is away, until `stop`. The receiver says when it first
+/// listens, so that a server can report itself started only once it hears the others.
 pub(crate) fn start(
     url: String,
     local: broadcast::Sender<Event>,
     stop: watch::Receiver<bool>,
-) -> Bus {
+) -> (Bus, watch::Receiver<bool>) {
     let origin: Arc<str> = Arc::from(origin());
     let (outgoing, rx) = mpsc::channel(QUEUE);
-    tokio::spawn(run(url, origin.clone(), local, rx, stop));
-    Bus { origin, outgoing }
+    let (listening_tx, listening) = watch::channel(false);
+    tokio::spawn(run(url, origin.clone(), local, rx, stop, listening_tx));
+    (Bus { origin, outgoing }, listening)
 }
 
 async fn run(
@@ -107,6 +109,7 @@ async fn run(
     local: broadcast::Sender<Event>,
     mut outgoing: mpsc::Receiver<String>,
     mut stop: watch::Receiver<bool>,
+    listening: watch::Sender<bool>,
 ) {
     let mut delay = Duration::from_millis(100);
     let mut first = true;
@@ -114,7 +117,17 @@ async fn run(
         if *stop.borrow() {
             return;
         }
-        match session(&url, &origin, &local, &mut outgoing, &mut stop, first).await {
+        match session(
+            &url,
+            &origin,
+            &local,
+            &mut outgoing,
+            &mut stop,
+            first,
+            &listening,
+        )
+        .await
+        {
             Ok(()) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "push bus: database connection lost; reconnecting");
@@ -137,6 +150,7 @@ async fn session(
     outgoing: &mut mpsc::Receiver<String>,
     stop: &mut watch::Receiver<bool>,
     first: bool,
+    listening: &watch::Sender<bool>,
 ) -> Result<(), String> {
     let connect = tokio_postgres::connect(url, tokio_postgres::NoTls);
     let (client, mut connection) = tokio::time::timeout(Duration::from_secs(5), connect)
@@ -173,6 +187,7 @@ async fn session(
             });
         }
         tracing::info!("push bus: listening");
+        let _ = listening.send(true);
         loop {
             tokio::select! {
                 note = notes.recv() => {

@@ -1,0 +1,165 @@
+//! Several `cohort-server` processes on one PostgreSQL database (issue 13): push crosses
+//! instances, revocation closes sockets everywhere, KeyPackage claims hand each package out
+//! once. These always run on PostgreSQL, whatever `COHORT_TEST_ENGINE` says.
+
+mod common;
+
+use common::*;
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// `n` instances sharing one database and one CA key file.
+fn instances(n: usize, args: &[&str]) -> Vec<Server> {
+    let dir = Arc::new(TempDir::new("instances"));
+    let db = dir.path().join("shared.db");
+    (0..n)
+        .map(|_| Server::start_on_engine(dir.clone(), db.clone(), args, TestEngine::Postgres))
+        .collect()
+}
+
+async fn subscribe(server: &Server, c: &TestClient) -> Ws {
+    let url = format!("{}/v1/subscribe", server.base.replace("http://", "ws://"));
+    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+        url.as_str(),
+    )
+    .unwrap();
+    req.headers_mut().insert(
+        "Authorization",
+        format!("Bearer {}", c.token).parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("subscribe");
+    assert_eq!(next_json(&mut ws).await["type"], "ready");
+    ws
+}
+
+async fn next_frame(ws: &mut Ws) -> tokio_tungstenite::tungstenite::Message {
+    tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("push within 10 s")
+        .expect("stream open")
+        .expect("frame")
+}
+
+async fn next_json(ws: &mut Ws) -> Value {
+    let msg = next_frame(ws).await;
+    serde_json::from_str(msg.to_text().expect("text")).expect("json")
+}
+
+#[tokio::test]
+async fn a_subscriber_on_one_instance_hears_a_post_through_another() {
+    let servers = instances(2, &["--open"]);
+    let (a, b) = (&servers[0], &servers[1]);
+    let alice = a.enroll("alice/1").await;
+    let gid = a.create_group(&alice, b"across", false).await;
+    let mut ws = subscribe(b, &alice).await;
+    let msg = app_msg(b"across", 0);
+    let body = expect(StatusCode::CREATED, a.send_msg(&alice, &gid, &msg).await);
+    let push = next_json(&mut ws).await;
+    assert_eq!(push["type"], "message", "{push}");
+    assert_eq!(push["seq"], body["seq"]);
+    assert_eq!(push["message"], b64(&msg));
+    // Too large for a notification: a catch-up wake-up instead, and the log has it.
+    let big = sized_app_msg(b"across", 0, 20_000);
+    let body = expect(StatusCode::CREATED, a.send_msg(&alice, &gid, &big).await);
+    let push = next_json(&mut ws).await;
+    assert_eq!(push["type"], "lagged", "{push}");
+    let log = expect(
+        StatusCode::OK,
+        b.get(&alice, &format!("/v1/groups/{gid}/messages?after=1"))
+            .await,
+    );
+    assert_eq!(log["messages"][0]["seq"], body["seq"]);
+    assert_eq!(log["messages"][0]["message"], b64(&big));
+}
+
+#[tokio::test]
+async fn revocation_through_one_instance_closes_sockets_on_another_at_once() {
+    let servers = instances(2, &["--open"]);
+    let (a, b) = (&servers[0], &servers[1]);
+    let alice = a.enroll("alice/1").await;
+    let mut ws = subscribe(b, &alice).await;
+    expect(
+        StatusCode::OK,
+        a.admin_post("/v1/admin/clients/alice/1/revoke", json!({}))
+            .await,
+    );
+    // Well before the 30 s periodic check.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("socket closed within 5 s");
+        match frame {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None | Some(Err(_)) => {
+                break
+            }
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn claims_from_three_instances_hand_out_each_package_once() {
+    let servers = instances(3, &["--open"]);
+    let bob = servers[0].enroll("bob/1").await;
+    let kps: Vec<String> = (0..9).map(|_| b64(&bob.key_package_msg(false))).collect();
+    expect(
+        StatusCode::CREATED,
+        servers[0]
+            .post(&bob, "/v1/key-packages", json!({ "key_packages": kps }))
+            .await,
+    );
+    let last = vec![b64(&bob.key_package_msg(true))];
+    expect(
+        StatusCode::CREATED,
+        servers[1]
+            .post(&bob, "/v1/key-packages", json!({ "key_packages": last }))
+            .await,
+    );
+    let mut claimers = Vec::new();
+    for i in 0..12 {
+        claimers.push(servers[i % 3].enroll(&format!("c{i}/1")).await);
+    }
+    let servers = Arc::new(servers);
+    let mut tasks = Vec::new();
+    for (i, c) in claimers.into_iter().enumerate() {
+        let servers = servers.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = &servers[i % 3];
+            expect(
+                StatusCode::OK,
+                s.post(
+                    &c,
+                    "/v1/key-packages/claim",
+                    json!({ "cipher_suite": SUITE, "client_ids": ["bob/1"] }),
+                )
+                .await,
+            )
+        }));
+    }
+    let mut ordinary = Vec::new();
+    let mut last_resort = 0;
+    for t in tasks {
+        let body = t.await.expect("claim task");
+        let kp = &body["key_packages"][0];
+        if kp["last_resort"] == true {
+            last_resort += 1;
+        } else {
+            ordinary.push(kp["key_package"].as_str().expect("bytes").to_owned());
+        }
+    }
+    let mut unique = ordinary.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ordinary.len(), 9, "every ordinary package is handed out");
+    assert_eq!(unique.len(), 9, "no package is handed out twice");
+    assert_eq!(last_resort, 3, "then the last resort");
+}
