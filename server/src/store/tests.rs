@@ -12,7 +12,7 @@ pub(super) enum Cleanup {
     /// A SQLite file.
     File(std::path::PathBuf),
     /// A database on the test server: the admin configuration and the database's name.
-    Database(::postgres::Config, String),
+    Database(Box<::postgres::Config>, String),
 }
 
 impl Drop for Cleanup {
@@ -65,7 +65,7 @@ pub(super) fn fresh_database() -> (Cleanup, ::postgres::Config) {
     }
     let mut config = admin.clone();
     config.dbname(&name);
-    (Cleanup::Database(admin, name), config)
+    (Cleanup::Database(Box::new(admin), name), config)
 }
 
 /// Every backend the server ships; a new engine adds itself here. The store is dropped
