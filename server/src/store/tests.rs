@@ -12,7 +12,7 @@ pub(super) enum Cleanup {
     /// A SQLite file.
     File(std::path::PathBuf),
     /// A database on the test server: the admin configuration and the database's name.
-    Database(::postgres::Config, String),
+    Database(Box<::postgres::Config>, String),
 }
 
 impl Drop for Cleanup {
@@ -65,7 +65,7 @@ pub(super) fn fresh_database() -> (Cleanup, ::postgres::Config) {
     }
     let mut config = admin.clone();
     config.dbname(&name);
-    (Cleanup::Database(admin, name), config)
+    (Cleanup::Database(Box::new(admin), name), config)
 }
 
 /// Every backend the server ships; a new engine adds itself here. The store is dropped
@@ -572,4 +572,46 @@ fn inbox_entries_survive_the_welcome_migration() {
     assert_eq!(s.inbox("b/1", 0, 10, usize::MAX).unwrap().len(), 1);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Whoever a commit adds (or an external commit brings in) must be enrolled and not
+/// revoked, in both handshake modes; a refused commit stores nothing.
+#[test]
+fn joining_clients_must_be_enrolled_and_not_revoked() {
+    for (_cleanup, name, s) in backends() {
+        let s = s.as_ref();
+        client(s, "a/1", 1);
+        client(s, "r/1", 2);
+        s.revoke_client("r/1", 1).expect(name);
+        group(s, b"g", "a/1", true);
+        group_with(s, b"p", "a/1", false, Handshake::Private);
+        let adding = |who: &str| {
+            PostKind::Commit(Box::new(CommitEffects {
+                added: vec![who.into()],
+                ..Default::default()
+            }))
+        };
+        for (gid, tag) in [(&b"g"[..], 1), (&b"p"[..], 3)] {
+            for (who, why) in [("x/1", "not enrolled"), ("r/1", "revoked")] {
+                let err = s
+                    .append(msg(gid, "a/1", 0, adding(who), 1, tag))
+                    .unwrap_err();
+                assert!(
+                    matches!(&err, StoreError::Invalid(m) if m.contains(why)),
+                    "{name}: {err:?}"
+                );
+            }
+            let g = s.group(gid).unwrap().unwrap();
+            assert_eq!((g.epoch, g.last_seq), (0, 0), "{name}: nothing stored");
+            assert_eq!(g.members, vec!["a/1".to_string()], "{name}");
+        }
+        // A revoked client cannot join by external commit either.
+        let external = PostKind::Commit(Box::new(CommitEffects {
+            external: true,
+            ..Default::default()
+        }));
+        let err = s.append(msg(b"g", "r/1", 0, external, 1, 5)).unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{name}: {err:?}");
+        assert!(!s.is_member(b"g", "r/1").unwrap(), "{name}");
+    }
 }

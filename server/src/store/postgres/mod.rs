@@ -339,7 +339,8 @@ impl Store for PgStore {
         let mut out = Vec::with_capacity(targets.len());
         for target in targets {
             // SKIP LOCKED: a package another instance is claiming right now is not ours, so
-            // concurrent claimers take different packages instead of queueing.
+            // concurrent claimers take different packages instead of queueing (if that claim
+            // then rolls back, this one may have fallen back to the last resort meanwhile).
             let ordinary = tx
                 .query_opt(
                     "DELETE FROM key_packages WHERE id = (
