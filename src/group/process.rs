@@ -132,7 +132,7 @@ impl Group {
                     *m,
                     &self.context,
                     &self.secrets.membership_key,
-                    |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
+                    |i| tree.member_signature_key(i),
                 )?
             }
             MLSMessageBody::PrivateMessage(m) => {
@@ -146,7 +146,7 @@ impl Group {
                     &self.context,
                     &self.secrets.sender_data_secret,
                     &self.secret_tree,
-                    |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
+                    |i| tree.member_signature_key(i),
                 )?;
                 // The key is deleted only once the message is accepted: a rejection
                 // leaves the group as it was.

@@ -182,7 +182,7 @@ impl PublicGroup {
         }
         let tree = &self.tree;
         let auth = verify_public_signature(&self.suite, m, &self.context, |i| {
-            tree.leaf(i).map(|l| l.signature_key.as_slice())
+            tree.member_signature_key(i)
         })?;
         match &auth.content.content {
             Content::Application(_) => Err(Rule::WrongContentForWireFormat.into()),
