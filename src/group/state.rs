@@ -113,6 +113,14 @@ impl Group {
         &self.tree
     }
 
+    /// The current epoch's ratchet tree in its wire form, the `ratchet_tree` extension's
+    /// content (§12.4.3.3): what a joiner needs beside a Welcome or GroupInfo made without
+    /// the extension (`GroupConfig::ratchet_tree_extension = false`); it passes it decoded
+    /// as `JoinOptions::ratchet_tree` or to `PublicGroup::from_group_info`.
+    pub fn ratchet_tree_bytes(&self) -> Vec<u8> {
+        self.tree.to_wire_bytes()
+    }
+
     /// The members in leaf order.
     pub fn members(&self) -> Vec<Member> {
         self.tree
