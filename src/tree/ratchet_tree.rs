@@ -86,8 +86,17 @@ impl CredentialCensus {
             self.members.saturating_sub(1)
         };
         step(&mut self.in_use, leaf.credential.credential_type(), add);
-        let listed: BTreeSet<CredentialType> =
-            leaf.capabilities.credentials.iter().copied().collect();
+        let listed = &leaf.capabilities.credentials;
+        if listed.len() <= 8 {
+            // The usual short list: skip repeats in place rather than allocate a set per leaf.
+            for (i, t) in listed.iter().enumerate() {
+                if !listed[..i].contains(t) {
+                    step(&mut self.listed, *t, add);
+                }
+            }
+            return;
+        }
+        let listed: BTreeSet<CredentialType> = listed.iter().copied().collect();
         for t in listed {
             step(&mut self.listed, t, add);
         }
@@ -553,8 +562,10 @@ impl RatchetTree {
 
     /// Build both key indexes and the credential census from scratch (after loading).
     fn index_all(&mut self) {
-        let mut enc = KeyIndex::default();
-        let mut sig = KeyIndex::default();
+        let members = self.members().count();
+        let parents = self.parent_nodes().count();
+        let mut enc = KeyIndex::with_capacity(members + parents);
+        let mut sig = KeyIndex::with_capacity(members);
         let mut credentials = CredentialCensus::default();
         for (i, leaf) in self.members() {
             enc.insert(&leaf.encryption_key, math::leaf_to_node(i));
