@@ -153,6 +153,32 @@ fn peak_rss_mb() -> Option<u64> {
     Some(kb / 1024)
 }
 
+/// CPU time of the whole process so far (all threads, user + system), where /proc has it:
+/// on a loaded machine the wall clock of a two-core phase says little, its CPU time does.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut f = rest.split_whitespace().skip(11);
+    let ticks: u64 = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux configuration Rust targets.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Wall-clock and CPU time of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Option<Duration>) {
+    let cpu = cpu_time();
+    let t = Instant::now();
+    let out = f();
+    let wall = t.elapsed();
+    let cpu = cpu.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
+    (out, wall, cpu)
+}
+
+fn cpu_str(cpu: Option<Duration>) -> String {
+    cpu.map_or("?".into(), |c| format!("{c:.2?}"))
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -212,17 +238,15 @@ fn main() {
         };
         let wire = g.tree.to_wire_bytes();
 
-        let t = Instant::now();
-        let decoded = RatchetTreeWire::decode_exact(&wire).expect("decode");
-        let decode = t.elapsed();
-        let t = Instant::now();
-        let mut joined = RatchetTree::from_wire(suite, decoded).expect("load");
-        let load = t.elapsed();
-        let t = Instant::now();
-        joined
-            .validate(&TreeValidationContext::new(&gc))
-            .expect("valid");
-        let validate = t.elapsed();
+        let (decoded, decode, decode_cpu) =
+            timed(|| RatchetTreeWire::decode_exact(&wire).expect("decode"));
+        let (mut joined, load, load_cpu) =
+            timed(|| RatchetTree::from_wire(suite, decoded).expect("load"));
+        let ((), validate, validate_cpu) = timed(|| {
+            joined
+                .validate(&TreeValidationContext::new(&gc))
+                .expect("valid")
+        });
         drop(joined);
 
         // Commits by members in the other half of the tree, each on a copy of the tree.
@@ -265,7 +289,11 @@ fn main() {
             wire.len() as f64 / 1e6
         );
         println!(
-            "          join: decode {decode:.2?}, load {load:.2?}, full validate {validate:.2?}"
+            "          join: decode {decode:.2?}, load {load:.2?}, full validate {validate:.2?} \
+             (CPU time, all threads: {}, {}, {})",
+            cpu_str(decode_cpu),
+            cpu_str(load_cpu),
+            cpu_str(validate_cpu)
         );
         println!(
             "          commit (UpdatePath, leaf signature, rehash) {commit:.2?}; \

@@ -10,6 +10,7 @@
 //! * `process` — another member processes (and merges) that commit, fresh tree;
 //! * `add` — a commit adding one member (with path and Welcome);
 //! * `remove` — a commit removing one member;
+//! * `decrypt 1KiB` — the creator reads a 1 KiB application message from member 1;
 //! * for N = 128 also `commit` and `process` on a populated tree, after every member has
 //!   committed once.
 //!
@@ -228,6 +229,18 @@ fn bench_size<S: Side>(c: &mut Criterion, n: usize) {
         .lock()
         .unwrap()
         .insert((n, imp), S::state_size(&f.ctx, &f.receiver));
+    // The receiver reads 1 KiB application messages from the committer, one per iteration
+    // (protected untimed): the sender's signature check against its leaf in a group of N.
+    let data = vec![0x5a; 1024];
+    let receiver = &mut f.receiver;
+    bench(
+        c,
+        "decrypt 1KiB",
+        &p,
+        imp,
+        || S::protect(committer, &data),
+        |m| S::unprotect(receiver, m),
+    );
 }
 
 /// `commit`: `committer` self-updates; `process`: a fresh clone of `receiver` processes (and

@@ -6,7 +6,7 @@
 
 use super::hpke::HpkePrivateKey;
 use super::secret::Secret;
-use super::signature::SignaturePrivateKey;
+use super::signature::{PublicKeyRef, SignaturePrivateKey};
 use super::suite::Suite;
 use crate::codec::{write_varint, write_vec_bytes, MAX_VARINT};
 use crate::error::{CryptoError, Result};
@@ -124,6 +124,18 @@ impl Suite {
     ) -> Result<()> {
         let msg = sign_content(label, content)?;
         self.verify_raw(public, &msg, signature)
+    }
+
+    /// [`Suite::verify_with_label`] with a key that may have been parsed once already.
+    pub fn verify_with_label_key(
+        &self,
+        public: &PublicKeyRef<'_>,
+        label: &str,
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
+        let msg = sign_content(label, content)?;
+        self.verify_raw_key(public, &msg, signature)
     }
 
     /// `EncryptWithLabel(public, label, context, plaintext)` (§5.1.3): HPKE SealBase with the

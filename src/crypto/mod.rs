@@ -22,5 +22,5 @@ mod tests_pq;
 pub use cipher_suite::CipherSuite;
 pub use hpke::HpkePrivateKey;
 pub use secret::Secret;
-pub use signature::SignaturePrivateKey;
+pub use signature::{PublicKeyRef, SignaturePrivateKey, VerifyingKey};
 pub use suite::{IntoSuite, Suite};

@@ -14,6 +14,7 @@ use super::secret::Secret;
 use super::suite::{fill_random, SigAlg, Suite};
 use crate::error::{CryptoError, Error, Result};
 use core::fmt;
+use std::sync::Arc;
 
 /// A signature private key: zeroized on drop, Debug redacted; carries its public key.
 #[derive(Clone)]
@@ -99,13 +100,17 @@ macro_rules! ecdsa_impl {
                 Ok(sig.to_der().as_bytes().to_vec())
             }
 
-            pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+            pub(super) type Public = VerifyingKey;
+
+            pub(super) fn parse_public(public: &[u8]) -> Result<Public> {
                 // §5.1.1 requires the uncompressed form; refuse compressed and identity encodings.
                 if public.len() != 1 + 2 * SCALAR_LEN || public[0] != 0x04 {
                     return Err(CryptoError::InvalidKey.into());
                 }
-                let vk =
-                    VerifyingKey::from_sec1_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+                VerifyingKey::from_sec1_bytes(public).map_err(|_| CryptoError::InvalidKey.into())
+            }
+
+            pub(super) fn verify(vk: &Public, msg: &[u8], signature: &[u8]) -> Result<()> {
                 let sig = Signature::from_der(signature).map_err(|_| CryptoError::BadSignature)?;
                 vk.verify(msg, &sig)
                     .map_err(|_| CryptoError::BadSignature.into())
@@ -120,7 +125,9 @@ ecdsa_impl!(ecdsa_p521, p521, 66);
 
 mod ed25519 {
     use crate::error::{CryptoError, Result};
-    use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+    use std::sync::OnceLock;
     use zeroize::Zeroizing;
 
     pub(super) const SEED_LEN: usize = 32;
@@ -141,12 +148,57 @@ mod ed25519 {
         Ok(key.sign(msg).to_bytes().to_vec())
     }
 
-    pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+    /// A decompressed public key and whether it has small order (a weak key, under which
+    /// strict verification accepts nothing), found once per key instead of per signature.
+    #[derive(Clone)]
+    pub(super) struct Public {
+        key: VerifyingKey,
+        weak: bool,
+    }
+
+    pub(super) fn parse_public(public: &[u8]) -> Result<Public> {
+        let public: &[u8; 32] = public.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let key = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(Public {
+            weak: key.is_weak(),
+            key,
+        })
+    }
+
+    /// The canonical encodings of the eight points of small order (the 8-torsion subgroup).
+    fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+        static ENCODINGS: OnceLock<[[u8; 32]; 8]> = OnceLock::new();
+        ENCODINGS.get_or_init(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()))
+    }
+
+    /// Accepts exactly what ed25519-dalek's `verify_strict` accepts (canonical S, neither A
+    /// nor R of small order, `[S]B = R + [k]A` unbatched and without the cofactor), with
+    /// one point decompression fewer: `verify` compares the recomputed R' with R's bytes,
+    /// so when it succeeds R is the canonical encoding of R' and "R has small order" is "R
+    /// is one of the eight torsion encodings"; `verify_strict` decompresses R to ask that.
+    /// Strictness closes the malleability RFC 8032 leaves open; honest signers never
+    /// produce what it refuses.
+    pub(super) fn verify(public: &Public, msg: &[u8], signature: &[u8]) -> Result<()> {
+        let sig = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
+        if public.weak || small_order_encodings().contains(sig.r_bytes()) {
+            return Err(CryptoError::BadSignature.into());
+        }
+        public
+            .key
+            .verify(msg, &sig)
+            .map_err(|_| CryptoError::BadSignature.into())
+    }
+
+    /// `verify_strict` itself, for the differential tests of [`verify`].
+    #[cfg(test)]
+    pub(super) fn verify_strict_reference(
+        public: &[u8],
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
         let public: &[u8; 32] = public.try_into().map_err(|_| CryptoError::InvalidKey)?;
         let vk = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
         let sig = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
-        // Strict verification rejects small-order keys and non-canonical R, closing the
-        // malleability RFC 8032 leaves open; honest signers never produce those.
         vk.verify_strict(msg, &sig)
             .map_err(|_| CryptoError::BadSignature.into())
     }
@@ -177,9 +229,14 @@ mod ed448 {
         Ok(key.sign_raw(msg).to_bytes().to_vec())
     }
 
-    pub(super) fn verify(public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+    pub(super) type Public = VerifyingKey;
+
+    pub(super) fn parse_public(public: &[u8]) -> Result<Public> {
         let public = <&[u8; 57]>::try_from(public).map_err(|_| CryptoError::InvalidKey)?;
-        let vk = VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey)?;
+        VerifyingKey::from_bytes(public).map_err(|_| CryptoError::InvalidKey.into())
+    }
+
+    pub(super) fn verify(vk: &Public, msg: &[u8], signature: &[u8]) -> Result<()> {
         let sig = Signature::from_slice(signature).map_err(|_| CryptoError::BadSignature)?;
         vk.verify_raw(&sig, msg)
             .map_err(|_| CryptoError::BadSignature.into())
@@ -215,14 +272,19 @@ mod mldsa {
         Ok(sig.encode().to_vec())
     }
 
+    pub(super) type Public<P> = VerifyingKey<P>;
+
+    pub(super) fn parse_public<P: MlDsaParams>(public: &[u8]) -> Result<Public<P>> {
+        let public =
+            EncodedVerifyingKey::<P>::try_from(public).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(VerifyingKey::<P>::decode(&public))
+    }
+
     pub(super) fn verify<P: MlDsaParams>(
-        public: &[u8],
+        vk: &Public<P>,
         msg: &[u8],
         signature: &[u8],
     ) -> Result<()> {
-        let public =
-            EncodedVerifyingKey::<P>::try_from(public).map_err(|_| CryptoError::InvalidKey)?;
-        let vk = VerifyingKey::<P>::decode(&public);
         let sig = EncodedSignature::<P>::try_from(signature)
             .ok()
             .and_then(|s| Signature::<P>::decode(&s))
@@ -265,20 +327,104 @@ impl SigAlg {
         })
     }
 
-    fn verify(self, public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
+    fn parse_public(self, public: &[u8]) -> Result<ParsedPublic> {
+        Ok(match self {
+            SigAlg::Ed25519 => ParsedPublic::Ed25519(ed25519::parse_public(public)?),
+            SigAlg::Ed448 => ParsedPublic::Ed448(Box::new(ed448::parse_public(public)?)),
+            SigAlg::EcdsaP256Sha256 => ParsedPublic::P256(ecdsa_p256::parse_public(public)?),
+            SigAlg::EcdsaP384Sha384 => ParsedPublic::P384(ecdsa_p384::parse_public(public)?),
+            SigAlg::EcdsaP521Sha512 => {
+                ParsedPublic::P521(Box::new(ecdsa_p521::parse_public(public)?))
+            }
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa44 => ParsedPublic::MlDsa44(Box::new(mldsa::parse_public(public)?)),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa65 => ParsedPublic::MlDsa65(Box::new(mldsa::parse_public(public)?)),
+            #[cfg(feature = "pq")]
+            SigAlg::MlDsa87 => ParsedPublic::MlDsa87(Box::new(mldsa::parse_public(public)?)),
+        })
+    }
+}
+
+/// A verification key in its crate's own type.
+#[derive(Clone)]
+enum ParsedPublic {
+    Ed25519(ed25519::Public),
+    Ed448(Box<ed448::Public>),
+    P256(ecdsa_p256::Public),
+    P384(ecdsa_p384::Public),
+    P521(Box<ecdsa_p521::Public>),
+    #[cfg(feature = "pq")]
+    MlDsa44(Box<mldsa::Public<ml_dsa::MlDsa44>>),
+    #[cfg(feature = "pq")]
+    MlDsa65(Box<mldsa::Public<ml_dsa::MlDsa65>>),
+    #[cfg(feature = "pq")]
+    MlDsa87(Box<mldsa::Public<ml_dsa::MlDsa87>>),
+}
+
+impl ParsedPublic {
+    fn verify(&self, msg: &[u8], signature: &[u8]) -> Result<()> {
         match self {
-            SigAlg::Ed25519 => ed25519::verify(public, msg, signature),
-            SigAlg::Ed448 => ed448::verify(public, msg, signature),
-            SigAlg::EcdsaP256Sha256 => ecdsa_p256::verify(public, msg, signature),
-            SigAlg::EcdsaP384Sha384 => ecdsa_p384::verify(public, msg, signature),
-            SigAlg::EcdsaP521Sha512 => ecdsa_p521::verify(public, msg, signature),
+            ParsedPublic::Ed25519(k) => ed25519::verify(k, msg, signature),
+            ParsedPublic::Ed448(k) => ed448::verify(k, msg, signature),
+            ParsedPublic::P256(k) => ecdsa_p256::verify(k, msg, signature),
+            ParsedPublic::P384(k) => ecdsa_p384::verify(k, msg, signature),
+            ParsedPublic::P521(k) => ecdsa_p521::verify(k, msg, signature),
             #[cfg(feature = "pq")]
-            SigAlg::MlDsa44 => mldsa::verify::<ml_dsa::MlDsa44>(public, msg, signature),
+            ParsedPublic::MlDsa44(k) => mldsa::verify(k, msg, signature),
             #[cfg(feature = "pq")]
-            SigAlg::MlDsa65 => mldsa::verify::<ml_dsa::MlDsa65>(public, msg, signature),
+            ParsedPublic::MlDsa65(k) => mldsa::verify(k, msg, signature),
             #[cfg(feature = "pq")]
-            SigAlg::MlDsa87 => mldsa::verify::<ml_dsa::MlDsa87>(public, msg, signature),
+            ParsedPublic::MlDsa87(k) => mldsa::verify(k, msg, signature),
         }
+    }
+}
+
+/// A signature public key parsed once (point decompression, subgroup and weak-key checks),
+/// so that a member whose messages are verified again and again is parsed only once.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    alg: SigAlg,
+    /// The `SignaturePublicKey` encoding (§5.1.1) it was parsed from.
+    encoded: Box<[u8]>,
+    parsed: ParsedPublic,
+}
+
+impl VerifyingKey {
+    /// The encoding this key was parsed from.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.encoded
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("algorithm", &self.alg)
+            .field("len", &self.encoded.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signature public key as verification takes it: encoded (parsed on each use) or
+/// parsed once and shared (see [`VerifyingKey`]).
+#[derive(Clone, Debug)]
+pub enum PublicKeyRef<'k> {
+    /// The `SignaturePublicKey` encoding (§5.1.1).
+    Encoded(&'k [u8]),
+    /// A key parsed earlier.
+    Parsed(Arc<VerifyingKey>),
+}
+
+impl<'k> From<&'k [u8]> for PublicKeyRef<'k> {
+    fn from(encoded: &'k [u8]) -> Self {
+        PublicKeyRef::Encoded(encoded)
+    }
+}
+
+impl From<Arc<VerifyingKey>> for PublicKeyRef<'_> {
+    fn from(key: Arc<VerifyingKey>) -> Self {
+        PublicKeyRef::Parsed(key)
     }
 }
 
@@ -366,8 +512,36 @@ impl Suite {
         key.parsed.sign(msg)
     }
 
+    /// Parse a signature public key of this suite's scheme once, for repeated verification;
+    /// a malformed or off-curve key is `InvalidKey`.
+    pub fn verifying_key(&self, public: &[u8]) -> Result<VerifyingKey> {
+        Ok(VerifyingKey {
+            alg: self.sig,
+            encoded: public.into(),
+            parsed: self.sig.parse_public(public)?,
+        })
+    }
+
     /// `Signature.Verify` over already-framed bytes; callers use [`Suite::verify_with_label`].
     pub(crate) fn verify_raw(&self, public: &[u8], msg: &[u8], signature: &[u8]) -> Result<()> {
-        self.sig.verify(public, msg, signature)
+        self.sig.parse_public(public)?.verify(msg, signature)
+    }
+
+    /// [`Suite::verify_raw`] with a key that may have been parsed earlier.
+    pub(crate) fn verify_raw_key(
+        &self,
+        public: &PublicKeyRef<'_>,
+        msg: &[u8],
+        signature: &[u8],
+    ) -> Result<()> {
+        match public {
+            PublicKeyRef::Encoded(bytes) => self.verify_raw(bytes, msg, signature),
+            PublicKeyRef::Parsed(key) if key.alg == self.sig => key.parsed.verify(msg, signature),
+            PublicKeyRef::Parsed(_) => Err(CryptoError::InvalidKey.into()),
+        }
     }
 }
+
+#[cfg(test)]
+#[path = "tests_signature.rs"]
+mod tests;

@@ -8,7 +8,7 @@ use super::message::{
 };
 use super::public::{check_group_and_epoch, check_sender_rules, verify_signature, VerifiedContent};
 use crate::codec::{Bytes, Decode, Encode, MAX_VARINT};
-use crate::crypto::{Secret, Suite};
+use crate::crypto::{PublicKeyRef, Secret, Suite};
 use crate::error::{CryptoError, Error, Result, Rule};
 use crate::messages::GroupContext;
 use crate::schedule::secret_tree::sender_data_key_nonce;
@@ -176,13 +176,13 @@ pub(super) fn protect_private_with_guard(
 /// Decrypt and check a PrivateMessage against the group's current epoch (§6.3), and delete
 /// the generation's key from `tree` (§9.2): [`unprotect_private_staged`] followed by
 /// [`SecretTree::commit_key`]. A rejected message leaves `tree` unchanged.
-pub fn unprotect_private<'k>(
+pub fn unprotect_private<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     message: &PrivateMessage,
     context: &GroupContext,
     sender_data_secret: &Secret,
     tree: &mut SecretTree,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<VerifiedContent> {
     let (verified, key) = unprotect_private_staged(
         suite,
@@ -209,13 +209,13 @@ pub fn unprotect_private<'k>(
 /// decryption under the AAD that binds the header's content type
 /// ([`Rule::ContentDecryption`]); all-zero padding ([`Rule::NonZeroPadding`]); then the
 /// signature ([`Rule::ContentSignature`]).
-pub fn unprotect_private_staged<'k>(
+pub fn unprotect_private_staged<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     message: &PrivateMessage,
     context: &GroupContext,
     sender_data_secret: &Secret,
     tree: &SecretTree,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<(VerifiedContent, StagedKey)> {
     check_group_and_epoch(&message.group_id, message.epoch, context)?;
 
@@ -268,7 +268,9 @@ pub fn unprotect_private_staged<'k>(
         auth,
     };
     check_sender_rules(WireFormat::PrivateMessage, &authenticated.content)?;
-    verify_signature(suite, &authenticated, context, |_| Some(signature_key))?;
+    verify_signature(suite, &authenticated, context, |_| {
+        Some::<PublicKeyRef<'k>>(signature_key.into())
+    })?;
     Ok((VerifiedContent::checked(authenticated), staged))
 }
 

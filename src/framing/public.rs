@@ -10,10 +10,9 @@ use super::content::{AuthenticatedContent, Content, FramedContent, Sender, WireF
 use super::content::{ContentType, FramedContentAuthData};
 use super::message::PublicMessage;
 use crate::codec::{Bytes, Encode};
-use crate::crypto::{Secret, SignaturePrivateKey, Suite};
+use crate::crypto::{PublicKeyRef, Secret, SignaturePrivateKey, Suite};
 use crate::error::{CryptoError, DecodeError, Error, Result, Rule};
 use crate::messages::{GroupContext, Proposal};
-use std::borrow::Cow;
 
 /// The label of content signatures (§6.1).
 const SIGN_LABEL: &str = "FramedContentTBS";
@@ -196,12 +195,12 @@ pub fn protect_public(
 /// ([`Rule::ContentSignature`]). `member_key` maps a leaf index to that member's signature
 /// key, `None` for a blank or absent leaf ([`Rule::UnknownSender`]); external senders' keys
 /// come from the context's `external_senders` extension, new members' from the content.
-pub fn unprotect_public<'k>(
+pub fn unprotect_public<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     message: PublicMessage,
     context: &GroupContext,
     membership_key: &Secret,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<VerifiedContent> {
     let PublicMessage {
         content,
@@ -243,11 +242,11 @@ pub fn unprotect_public<'k>(
 /// epoch, sender rules, and the signature against the sender's key. The membership tag is
 /// keyed by the epoch's `membership_key`, which only members hold, so it is **not** checked
 /// here; the result is plain [`AuthenticatedContent`], not a [`VerifiedContent`].
-pub fn verify_public_signature<'k>(
+pub fn verify_public_signature<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     message: &PublicMessage,
     context: &GroupContext,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<AuthenticatedContent> {
     check_group_and_epoch(&message.content.group_id, message.content.epoch, context)?;
     check_sender_rules(WireFormat::PublicMessage, &message.content)?;
@@ -266,51 +265,68 @@ pub fn verify_public_signature<'k>(
     Ok(authenticated)
 }
 
+/// A sender's key: given by the caller (a member's, perhaps parsed once) or found in the
+/// message or the group context.
+enum SenderKey<'a> {
+    Given(PublicKeyRef<'a>),
+    Owned(Vec<u8>),
+}
+
+impl SenderKey<'_> {
+    fn as_key(&self) -> PublicKeyRef<'_> {
+        match self {
+            SenderKey::Given(k) => k.clone(),
+            SenderKey::Owned(v) => PublicKeyRef::Encoded(v),
+        }
+    }
+}
+
 /// The key that must have signed content from this sender (§6.1).
-fn sender_signature_key<'a, 'k: 'a>(
+fn sender_signature_key<'a, 'k: 'a, K: Into<PublicKeyRef<'k>>>(
     content: &'a FramedContent,
     context: &GroupContext,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
-) -> Result<Cow<'a, [u8]>> {
+    member_key: impl FnOnce(u32) -> Option<K>,
+) -> Result<SenderKey<'a>> {
+    let encoded = |bytes: &'a [u8]| SenderKey::Given(PublicKeyRef::Encoded(bytes));
     let key = match (&content.sender, &content.content) {
-        (Sender::Member(leaf), _) => member_key(*leaf).map(Cow::Borrowed),
+        (Sender::Member(leaf), _) => member_key(*leaf).map(|k| SenderKey::Given(k.into())),
         (Sender::External(index), _) => {
             context.extensions.external_senders()?.and_then(|senders| {
                 let sender = senders.into_iter().nth(usize::try_from(*index).ok()?)?;
-                Some(Cow::Owned(sender.signature_key.0))
+                Some(SenderKey::Owned(sender.signature_key.0))
             })
         }
-        (Sender::NewMemberProposal, Content::Proposal(Proposal::Add(add))) => Some(Cow::Borrowed(
-            add.key_package.leaf_node.signature_key.as_slice(),
-        )),
+        (Sender::NewMemberProposal, Content::Proposal(Proposal::Add(add))) => {
+            Some(encoded(add.key_package.leaf_node.signature_key.as_slice()))
+        }
         (Sender::NewMemberCommit, Content::Commit(commit)) => commit
             .path
             .as_ref()
-            .map(|path| Cow::Borrowed(path.leaf_node.signature_key.as_slice())),
+            .map(|path| encoded(path.leaf_node.signature_key.as_slice())),
         _ => None,
     };
     key.ok_or_else(|| Rule::UnknownSender.into())
 }
 
 /// `VerifyWithLabel(key, "FramedContentTBS", FramedContentTBS, signature)` (§6.1).
-pub(super) fn verify_signature<'k>(
+pub(super) fn verify_signature<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     content: &AuthenticatedContent,
     context: &GroupContext,
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<()> {
     let key = sender_signature_key(&content.content, context, member_key)?;
     let signs_context = content.content.sender.signs_group_context();
     let tbs = content.tbs_bytes(signs_context.then_some(context))?;
-    verify_key_over(suite, content, &key, &tbs)
+    verify_key_over(suite, content, &key.as_key(), &tbs)
 }
 
 /// [`verify_signature`] with the encoded FramedContentTBS already at hand.
-fn verify_signature_over<'k>(
+fn verify_signature_over<'k, K: Into<PublicKeyRef<'k>>>(
     suite: &Suite,
     content: &AuthenticatedContent,
     tbs: &[u8],
-    member_key: impl FnOnce(u32) -> Option<&'k [u8]>,
+    member_key: impl FnOnce(u32) -> Option<K>,
 ) -> Result<()> {
     let key = match content.content.sender {
         Sender::Member(leaf) => member_key(leaf).ok_or(Rule::UnknownSender)?,
@@ -320,17 +336,17 @@ fn verify_signature_over<'k>(
             ))
         }
     };
-    verify_key_over(suite, content, key, tbs)
+    verify_key_over(suite, content, &key.into(), tbs)
 }
 
 fn verify_key_over(
     suite: &Suite,
     content: &AuthenticatedContent,
-    key: &[u8],
+    key: &PublicKeyRef<'_>,
     tbs: &[u8],
 ) -> Result<()> {
     suite
-        .verify_with_label(key, SIGN_LABEL, tbs, &content.auth.signature)
+        .verify_with_label_key(key, SIGN_LABEL, tbs, &content.auth.signature)
         .map_err(|e| match e {
             Error::Crypto(CryptoError::BadSignature) => Rule::ContentSignature.into(),
             other => other,

@@ -456,7 +456,7 @@ fn blank_sender_leaf_is_rejected() {
     let e = Epoch::new(1);
     let m = e.private(app(4), &mut e.tree());
     let (s, c, k) = (&e.suite, &e.context, &e.sender_data_secret);
-    let r = unprotect_private(s, &m, c, k, &mut e.tree(), |_| None);
+    let r = unprotect_private(s, &m, c, k, &mut e.tree(), |_| None::<&[u8]>);
     rejected(r, Rule::UnknownSender, "no key for the leaf");
 }
 

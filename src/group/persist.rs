@@ -143,8 +143,32 @@ fn get_config(r: &mut Reader<'_>, validator: Option<SharedValidator>) -> Result<
     })
 }
 
-fn get_tree(r: &mut Reader<'_>, suite: Suite) -> Result<RatchetTree> {
+/// The tree as persisted: its `ratchet_tree` form (§12.4.3.3).
+pub(super) fn get_tree(r: &mut Reader<'_>, suite: Suite) -> Result<RatchetTree> {
     RatchetTree::from_wire(suite, RatchetTreeWire::decode(r)?).map_err(|_| malformed("tree"))
+}
+
+/// The epoch's received proposals, as a member and a public view persist them.
+pub(super) fn put_proposals(out: &mut Vec<u8>, proposals: &[CachedProposal]) {
+    write_vec_with(out, |b| {
+        for c in proposals {
+            Bytes(c.reference.clone()).encode(b);
+            c.proposal.encode(b);
+            c.sender.encode(b);
+        }
+    });
+}
+
+/// Read what [`put_proposals`] wrote.
+pub(super) fn get_proposals(r: &mut Reader<'_>) -> Result<Vec<CachedProposal>> {
+    r.vec_with(|s| {
+        Ok(CachedProposal {
+            reference: Bytes::decode(s)?.0,
+            proposal: Proposal::decode(s)?,
+            sender: Sender::decode(s)?,
+        })
+    })
+    .map_err(Error::from)
 }
 
 fn get_hpke_key(r: &mut Reader<'_>, suite: &Suite) -> Result<HpkePrivateKey> {
@@ -268,13 +292,7 @@ impl Group {
             self.secret_tree.encode(out);
             Bytes(self.interim_transcript_hash.clone()).encode(out);
             Bytes(self.confirmation_tag.clone()).encode(out);
-            write_vec_with(out, |b| {
-                for c in &self.proposals {
-                    Bytes(c.reference.clone()).encode(b);
-                    c.proposal.encode(b);
-                    c.sender.encode(b);
-                }
-            });
+            put_proposals(out, &self.proposals);
             write_vec_with(out, |b| {
                 for (digest, reference) in &self.own_proposals {
                     Bytes(digest.clone()).encode(b);
@@ -338,13 +356,7 @@ impl Group {
         let secret_tree = SecretTree::decode(r)?;
         let interim_transcript_hash = Bytes::decode(r)?.0;
         let confirmation_tag = Bytes::decode(r)?.0;
-        let proposals = r.vec_with(|s| {
-            Ok(CachedProposal {
-                reference: Bytes::decode(s)?.0,
-                proposal: Proposal::decode(s)?,
-                sender: Sender::decode(s)?,
-            })
-        })?;
+        let proposals = get_proposals(r)?;
         let own_proposals = r.vec_with(|s| Ok((Bytes::decode(s)?.0, Bytes::decode(s)?.0)))?;
         let past_epochs = r
             .vec_with(|s| {

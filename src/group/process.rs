@@ -2,9 +2,9 @@
 //! commits so the application can inspect them before they take effect.
 
 use super::credential::same_client;
-use super::key_package::unix_now;
 use super::proposals::{
-    check_credential, check_new_leaves, proposal_ref, CachedProposal, ProposalPolicy,
+    check_credential, check_new_leaves, proposal_ref, resolve_commit, CachedProposal,
+    ResolvedCommit,
 };
 use super::psk::{NoPsks, PskStore};
 use super::state::{past_signature_key, Group, PastEpoch};
@@ -15,7 +15,7 @@ use crate::framing::{
     unprotect_private_staged, unprotect_public, Content, MLSMessage, MLSMessageBody, Sender,
     VerifiedContent,
 };
-use crate::messages::{Commit, GroupContext, LeafNode, Proposal, ProposalOrRef, ReInit};
+use crate::messages::{Commit, GroupContext, LeafNode, Proposal, ReInit};
 use crate::schedule::key_schedule::external_init_receiver;
 use crate::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash};
 use crate::schedule::{EpochSecrets, JoinerSecret, SecretTree};
@@ -132,7 +132,7 @@ impl Group {
                     *m,
                     &self.context,
                     &self.secrets.membership_key,
-                    |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
+                    |i| tree.member_signature_key(i),
                 )?
             }
             MLSMessageBody::PrivateMessage(m) => {
@@ -146,7 +146,7 @@ impl Group {
                     &self.context,
                     &self.secrets.sender_data_secret,
                     &self.secret_tree,
-                    |i| tree.leaf(i).map(|l| l.signature_key.as_slice()),
+                    |i| tree.member_signature_key(i),
                 )?;
                 // The key is deleted only once the message is accepted: a rejection
                 // leaves the group as it was.
@@ -322,35 +322,11 @@ impl Group {
         psks: &dyn PskStore,
     ) -> Result<StagedCommit> {
         let sender = verified.sender();
-        let committer = match sender {
-            Sender::Member(leaf) => Some(leaf),
-            Sender::NewMemberCommit => None,
-            _ => return Err(Rule::InvalidSender.into()),
-        };
-        // Resolve proposals: by reference from the cache, by value from the committer.
-        let mut list = Vec::with_capacity(commit.proposals.len());
-        for p in &commit.proposals {
-            match p {
-                ProposalOrRef::Proposal(proposal) => list.push((proposal.clone(), sender)),
-                ProposalOrRef::Reference(r) => {
-                    if committer.is_none() {
-                        // §12.4.3.2: an external commit carries its proposals by value.
-                        return Err(Rule::ExternalCommitProposals.into());
-                    }
-                    let cached = self
-                        .proposals
-                        .iter()
-                        .find(|c| c.reference == r.as_slice())
-                        .ok_or(Rule::UnknownProposalRef)?;
-                    list.push((cached.proposal.clone(), cached.sender));
-                }
-            }
-        }
-        let policy = ProposalPolicy {
-            validator: self.config.credential_validator.as_ref(),
-            now: self.config.check_received_lifetimes.then(unix_now),
-            resumption_usage: None,
-        };
+        let ResolvedCommit {
+            committer,
+            list,
+            policy,
+        } = resolve_commit(commit, sender, &self.proposals, &self.config)?;
         let (mut tree, mut context, applied) = self.stage_proposals(&list, committer, &policy)?;
         if applied.path_required && commit.path.is_none() {
             return Err(Rule::PathRequired.into());

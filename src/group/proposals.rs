@@ -2,15 +2,17 @@
 //! applying a proposal list to the tree and GroupContext (§12.3), the leaf checks a commit
 //! needs (§7.3), and choosing which received proposals our own commit covers (§12.4).
 
+use super::config::GroupConfig;
 use super::credential::SharedValidator;
+use super::key_package::unix_now;
 use crate::codec::Encode;
 use crate::crypto::Suite;
 use crate::error::{Error, Result, Rule};
 use crate::framing::{AuthenticatedContent, Sender};
 use crate::group::key_package::validate_key_package;
 use crate::messages::{
-    ExternalInit, GroupContext, LeafNode, LeafNodeSourceData, PSKTypeData, PreSharedKeyID,
-    Proposal, ProposalType, ReInit, ResumptionPSKUsage,
+    Commit, ExternalInit, GroupContext, LeafNode, LeafNodeSourceData, PSKTypeData, PreSharedKeyID,
+    Proposal, ProposalOrRef, ProposalType, ReInit, ResumptionPSKUsage,
 };
 use crate::tree::ratchet_tree::RatchetTree;
 use crate::tree::validation::supports_required;
@@ -260,6 +262,58 @@ pub fn apply_proposals(
         out.added.push(tree.add_leaf(kp.leaf_node.clone())?);
     }
     Ok(out)
+}
+
+/// A received commit's proposals, resolved (§12.4.2): who commits (`None`: an external
+/// commit), the proposal list with each proposal's sender, and the policy it is checked under.
+pub(crate) struct ResolvedCommit<'a> {
+    pub(crate) committer: Option<u32>,
+    pub(crate) list: Vec<(Proposal, Sender)>,
+    pub(crate) policy: ProposalPolicy<'a>,
+}
+
+/// Resolve a received commit's proposal list, for a member and for a public view alike: the
+/// committer from the sender (a member or, for an external commit, a new member), proposals
+/// by value from the committer and by reference from `cache`. An external commit carries its
+/// proposals by value (§12.4.3.2); a reference not in `cache` is refused, since accepting it
+/// would leave the commit's effect on the membership unknown.
+pub(crate) fn resolve_commit<'a>(
+    commit: &Commit,
+    sender: Sender,
+    cache: &[CachedProposal],
+    config: &'a GroupConfig,
+) -> Result<ResolvedCommit<'a>> {
+    let committer = match sender {
+        Sender::Member(leaf) => Some(leaf),
+        Sender::NewMemberCommit => None,
+        _ => return Err(Rule::InvalidSender.into()),
+    };
+    let mut list = Vec::with_capacity(commit.proposals.len());
+    for p in &commit.proposals {
+        match p {
+            ProposalOrRef::Proposal(proposal) => list.push((proposal.clone(), sender)),
+            ProposalOrRef::Reference(r) => {
+                if committer.is_none() {
+                    return Err(Rule::ExternalCommitProposals.into());
+                }
+                let cached = cache
+                    .iter()
+                    .find(|c| c.reference == r.as_slice())
+                    .ok_or(Rule::UnknownProposalRef)?;
+                list.push((cached.proposal.clone(), cached.sender));
+            }
+        }
+    }
+    let policy = ProposalPolicy {
+        validator: config.credential_validator.as_ref(),
+        now: config.check_received_lifetimes.then(unix_now),
+        resumption_usage: None,
+    };
+    Ok(ResolvedCommit {
+        committer,
+        list,
+        policy,
+    })
 }
 
 impl super::state::Group {

@@ -26,19 +26,20 @@
 use super::config::GroupConfig;
 use super::join::joined_tree;
 use super::key_package::{unix_now, validate_key_package};
+use super::persist::{get_proposals, get_tree, put_proposals};
 use super::process::{check_resync, CommitSummary};
 use super::proposals::{
-    apply_proposals, check_credential, check_new_leaves, proposal_ref, CachedProposal,
-    ProposalPolicy,
+    apply_proposals, check_credential, check_new_leaves, proposal_ref, resolve_commit,
+    CachedProposal, ResolvedCommit,
 };
 use super::state::{Group, Member};
 use super::welcome::verify_group_info;
-use crate::codec::{write_vec_with, Bytes, Decode, Encode, Reader};
+use crate::codec::{Bytes, Decode, Encode, Reader};
 use crate::crypto::{CipherSuite, Suite};
 use crate::error::{DecodeError, Error, Result, Rule};
 use crate::framing::public::verify_public_signature;
-use crate::framing::{AuthenticatedContent, Content, MLSMessage, MLSMessageBody, Sender};
-use crate::messages::{Commit, GroupContext, GroupInfo, Proposal, ProposalOrRef, RatchetTreeWire};
+use crate::framing::{AuthenticatedContent, Content, MLSMessage, MLSMessageBody};
+use crate::messages::{Commit, GroupContext, GroupInfo, Proposal, RatchetTreeWire};
 use crate::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash};
 use crate::tree::ratchet_tree::RatchetTree;
 use crate::tree::treekem::merge_received_path;
@@ -137,6 +138,14 @@ impl PublicGroup {
         &self.tree
     }
 
+    /// The current epoch's ratchet tree in its wire form, the `ratchet_tree` extension's
+    /// content (§12.4.3.3): what a joiner needs beside a Welcome or GroupInfo made without
+    /// the extension (`GroupConfig::ratchet_tree_extension = false`); it passes it decoded
+    /// as `JoinOptions::ratchet_tree` or to `PublicGroup::from_group_info`.
+    pub fn ratchet_tree_bytes(&self) -> Vec<u8> {
+        self.tree.to_wire_bytes()
+    }
+
     /// The members in leaf order.
     pub fn members(&self) -> Vec<Member> {
         self.tree
@@ -182,7 +191,7 @@ impl PublicGroup {
         }
         let tree = &self.tree;
         let auth = verify_public_signature(&self.suite, m, &self.context, |i| {
-            tree.leaf(i).map(|l| l.signature_key.as_slice())
+            tree.member_signature_key(i)
         })?;
         match &auth.content.content {
             Content::Application(_) => Err(Rule::WrongContentForWireFormat.into()),
@@ -227,36 +236,11 @@ impl PublicGroup {
         commit: &Commit,
     ) -> Result<PublicStagedCommit> {
         let sender = auth.content.sender;
-        let committer = match sender {
-            Sender::Member(leaf) => Some(leaf),
-            Sender::NewMemberCommit => None,
-            _ => return Err(Rule::InvalidSender.into()),
-        };
-        let mut list = Vec::with_capacity(commit.proposals.len());
-        for p in &commit.proposals {
-            match p {
-                ProposalOrRef::Proposal(proposal) => list.push((proposal.clone(), sender)),
-                ProposalOrRef::Reference(r) => {
-                    if committer.is_none() {
-                        // §12.4.3.2: an external commit carries its proposals by value.
-                        return Err(Rule::ExternalCommitProposals.into());
-                    }
-                    // A reference the view has not seen is refused: accepting it would
-                    // leave the commit's effect on the membership unknown.
-                    let cached = self
-                        .proposals
-                        .iter()
-                        .find(|c| c.reference == r.as_slice())
-                        .ok_or(Rule::UnknownProposalRef)?;
-                    list.push((cached.proposal.clone(), cached.sender));
-                }
-            }
-        }
-        let policy = ProposalPolicy {
-            validator: self.config.credential_validator.as_ref(),
-            now: self.now(),
-            resumption_usage: None,
-        };
+        let ResolvedCommit {
+            committer,
+            list,
+            policy,
+        } = resolve_commit(commit, sender, &self.proposals, &self.config)?;
         let mut tree = self.tree.clone();
         let mut context = self.context.clone();
         let applied = apply_proposals(
@@ -385,13 +369,7 @@ impl PublicGroup {
             self.tree.to_wire().encode(out);
             Bytes(self.interim_transcript_hash.clone()).encode(out);
             Bytes(self.confirmation_tag.clone()).encode(out);
-            write_vec_with(out, |b| {
-                for c in &self.proposals {
-                    Bytes(c.reference.clone()).encode(b);
-                    c.proposal.encode(b);
-                    c.sender.encode(b);
-                }
-            });
+            put_proposals(out, &self.proposals);
             out.push(u8::from(self.active));
         });
         sealed.to_vec()
@@ -406,17 +384,10 @@ impl PublicGroup {
         let suite = Suite::new(CipherSuite::decode(r)?)
             .map_err(|_| Error::Decode(DecodeError::UnknownValue("CipherSuite")))?;
         let context = GroupContext::decode(r)?;
-        let tree = RatchetTree::from_wire(suite, RatchetTreeWire::decode(r)?)
-            .map_err(|_| Error::Decode(DecodeError::Malformed("tree")))?;
+        let tree = get_tree(r, suite)?;
         let interim_transcript_hash = Bytes::decode(r)?.0;
         let confirmation_tag = Bytes::decode(r)?.0;
-        let proposals = r.vec_with(|s| {
-            Ok(CachedProposal {
-                reference: Bytes::decode(s)?.0,
-                proposal: Proposal::decode(s)?,
-                sender: Sender::decode(s)?,
-            })
-        })?;
+        let proposals = get_proposals(r)?;
         let active = match u8::decode(r)? {
             0 => false,
             1 => true,

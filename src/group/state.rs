@@ -3,7 +3,7 @@
 use super::config::GroupConfig;
 use super::proposals::CachedProposal;
 use crate::codec::Bytes;
-use crate::crypto::{HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
+use crate::crypto::{HpkePrivateKey, PublicKeyRef, Secret, SignaturePrivateKey, Suite};
 use crate::error::Result;
 use crate::messages::{GroupContext, LeafNode, ReInit};
 use crate::schedule::{EpochSecrets, SecretTree};
@@ -29,13 +29,13 @@ pub(crate) fn past_signature_key<'a>(
     past: impl IntoIterator<Item = &'a [(u32, Option<Bytes>)]>,
     tree: &'a RatchetTree,
     leaf: u32,
-) -> Option<&'a [u8]> {
+) -> Option<PublicKeyRef<'a>> {
     for changed in past {
         if let Ok(at) = changed.binary_search_by_key(&leaf, |(i, _)| *i) {
-            return changed[at].1.as_ref().map(|k| k.as_slice());
+            return changed[at].1.as_ref().map(|k| PublicKeyRef::Encoded(k));
         }
     }
-    tree.leaf(leaf).map(|l| l.signature_key.as_slice())
+    tree.member_signature_key(leaf)
 }
 
 /// One member's view of an MLS group in its current epoch.
@@ -111,6 +111,14 @@ impl Group {
     /// The public ratchet tree.
     pub fn tree(&self) -> &RatchetTree {
         &self.tree
+    }
+
+    /// The current epoch's ratchet tree in its wire form, the `ratchet_tree` extension's
+    /// content (§12.4.3.3): what a joiner needs beside a Welcome or GroupInfo made without
+    /// the extension (`GroupConfig::ratchet_tree_extension = false`); it passes it decoded
+    /// as `JoinOptions::ratchet_tree` or to `PublicGroup::from_group_info`.
+    pub fn ratchet_tree_bytes(&self) -> Vec<u8> {
+        self.tree.to_wire_bytes()
     }
 
     /// The members in leaf order.

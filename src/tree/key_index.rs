@@ -104,6 +104,18 @@ impl KeyIndex {
         }
     }
 
+    /// An empty index with room for `n` keys, so that indexing a whole tree on load does
+    /// not rehash the table as it grows.
+    pub(super) fn with_capacity(n: usize) -> Self {
+        KeyIndex {
+            base: Arc::new(KeyTable {
+                slots: HashMap::with_capacity(n),
+                spill: Vec::new(),
+            }),
+            ..KeyIndex::default()
+        }
+    }
+
     pub(super) fn insert(&mut self, key: &[u8], at: u32) {
         self.edit(key, at, true);
     }

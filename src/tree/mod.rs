@@ -6,6 +6,7 @@ pub mod math;
 pub mod ratchet_tree;
 pub mod treekem;
 pub mod validation;
+mod verifying_keys;
 
 #[cfg(test)]
 mod tests;

@@ -14,8 +14,9 @@ use super::array::NodeArray;
 use super::hashes::HashCache;
 use super::key_index::KeyIndex;
 use super::math;
+use super::verifying_keys::VerifyingKeyCache;
 use crate::codec::{write_vec_with, Encode};
-use crate::crypto::Suite;
+use crate::crypto::{PublicKeyRef, Suite};
 use crate::error::{Error, Result, Rule};
 use crate::messages::{CredentialType, LeafNode, Node, ParentNode, RatchetTreeWire};
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +57,8 @@ pub struct RatchetTree {
     credentials: CredentialCensus,
     /// At most this many threads hash or validate the tree (`None`: every core).
     max_threads: Option<NonZeroUsize>,
+    /// Members' signature keys parsed for verifying their messages, shared by copies.
+    pub(super) verifiers: VerifyingKeyCache,
 }
 
 /// Per credential type, how many members use it and how many list it in their
@@ -83,8 +86,17 @@ impl CredentialCensus {
             self.members.saturating_sub(1)
         };
         step(&mut self.in_use, leaf.credential.credential_type(), add);
-        let listed: BTreeSet<CredentialType> =
-            leaf.capabilities.credentials.iter().copied().collect();
+        let listed = &leaf.capabilities.credentials;
+        if listed.len() <= 8 {
+            // The usual short list: skip repeats in place rather than allocate a set per leaf.
+            for (i, t) in listed.iter().enumerate() {
+                if !listed[..i].contains(t) {
+                    step(&mut self.listed, *t, add);
+                }
+            }
+            return;
+        }
+        let listed: BTreeSet<CredentialType> = listed.iter().copied().collect();
         for t in listed {
             step(&mut self.listed, t, add);
         }
@@ -104,6 +116,7 @@ impl RatchetTree {
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
             max_threads: None,
+            verifiers: VerifyingKeyCache::default(),
         };
         tree.put_leaf(0, Some(Arc::new(leaf)));
         tree.blank_hint = 1;
@@ -153,6 +166,7 @@ impl RatchetTree {
             signature_keys: KeyIndex::default(),
             credentials: CredentialCensus::default(),
             max_threads: None,
+            verifiers: VerifyingKeyCache::default(),
         };
         tree.index_all();
         Ok(tree)
@@ -242,6 +256,17 @@ impl RatchetTree {
     /// The leaf node of leaf `leaf_index`, if that leaf is occupied.
     pub fn leaf(&self, leaf_index: u32) -> Option<&LeafNode> {
         self.leaves.get(leaf_index as usize)?.as_deref()
+    }
+
+    /// Leaf `leaf_index`'s signature key, to verify what that member signs: parsed once per
+    /// key and reused for its later messages (`None` for a blank or absent leaf).
+    pub fn member_signature_key(&self, leaf_index: u32) -> Option<PublicKeyRef<'_>> {
+        let leaf = self.leaf(leaf_index)?;
+        let encoded = leaf.signature_key.as_slice();
+        Some(match self.verifiers.get(&self.suite, leaf_index, encoded) {
+            Some(key) => PublicKeyRef::Parsed(key),
+            None => PublicKeyRef::Encoded(encoded),
+        })
     }
 
     /// The parent node at node index `x` (odd), if it is non-blank.
@@ -509,6 +534,9 @@ impl RatchetTree {
             self.encryption_keys.remove(&old.encryption_key, node);
             self.signature_keys.remove(&old.signature_key, leaf_index);
             self.credentials.count(&old, false);
+            if leaf.as_ref().map(|l| &l.signature_key) != Some(&old.signature_key) {
+                self.verifiers.forget(leaf_index);
+            }
         }
         if let Some(new) = &leaf {
             self.encryption_keys.insert(&new.encryption_key, node);
@@ -534,8 +562,10 @@ impl RatchetTree {
 
     /// Build both key indexes and the credential census from scratch (after loading).
     fn index_all(&mut self) {
-        let mut enc = KeyIndex::default();
-        let mut sig = KeyIndex::default();
+        let members = self.members().count();
+        let parents = self.parent_nodes().count();
+        let mut enc = KeyIndex::with_capacity(members + parents);
+        let mut sig = KeyIndex::with_capacity(members);
         let mut credentials = CredentialCensus::default();
         for (i, leaf) in self.members() {
             enc.insert(&leaf.encryption_key, math::leaf_to_node(i));

@@ -3,9 +3,10 @@
 
 use super::*;
 use crate::codec::Decode;
+use crate::framing::Sender;
 use crate::group::{CommitOptions, ExternalCommitOptions, GroupOptions, JoinOptions, NoPsks};
 use crate::group::{KeyPackageOptions, KeyPackageSecrets, ReceivedMessage};
-use crate::messages::{Add, Commit, Credential};
+use crate::messages::{Add, Commit, Credential, ProposalOrRef};
 
 const SUITE: CipherSuite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
 

@@ -6,3 +6,4 @@ mod fixtures;
 mod hashes;
 mod ratchet_tree;
 mod validation;
+mod verifying_keys;
