@@ -104,8 +104,28 @@ impl Server {
         Server::start_at(dir, "127.0.0.1:0")
     }
 
+    /// Start on port 0 on the PostgreSQL database `url`, sharing the CA key file
+    /// `dir/ca-key.pem` with the other instances there; `COHORT_ADMIN_TOKEN` is `admin`.
+    pub fn start_postgres(dir: &Path, name: &str, url: &str) -> Server {
+        let key = dir.join("ca-key.pem");
+        let store: Vec<std::ffi::OsString> = vec![
+            "--database".into(),
+            url.into(),
+            "--ca-key".into(),
+            key.into(),
+        ];
+        Server::start_with(dir, "127.0.0.1:0", &store, &dir.join(format!("{name}.log")))
+    }
+
     fn start_at(dir: &Path, listen: &str) -> Server {
         let db = dir.join("server.sqlite3");
+        let store: Vec<std::ffi::OsString> = vec!["--db".into(), db.into()];
+        Server::start_with(dir, listen, &store, &dir.join("server.log"))
+    }
+
+    fn start_with(dir: &Path, listen: &str, store: &[std::ffi::OsString], log: &Path) -> Server {
+        let db = dir.join("server.sqlite3");
+        let log = log.to_path_buf();
         let log = dir.join("server.log");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -115,8 +135,9 @@ impl Server {
                 .open(&log)
                 .expect("server log");
             let mut child = Command::new(server_bin())
-                .args(["--listen", listen, "--open", "--db"])
-                .arg(&db)
+                .args(["--listen", listen, "--open"])
+                .args(store)
+                .env("COHORT_ADMIN_TOKEN", "admin")
                 .stdout(Stdio::piped())
                 .stderr(log_file)
                 .spawn()
