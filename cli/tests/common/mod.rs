@@ -126,7 +126,6 @@ impl Server {
     fn start_with(dir: &Path, listen: &str, store: &[std::ffi::OsString], log: &Path) -> Server {
         let db = dir.join("server.sqlite3");
         let log = log.to_path_buf();
-        let log = dir.join("server.log");
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let log_file = std::fs::OpenOptions::new()
