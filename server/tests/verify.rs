@@ -400,3 +400,78 @@ async fn external_commit_to_a_private_group_is_checked_against_its_group_info() 
     let now = info(&srv, &a, &g).await;
     assert_eq!(now["members"], json!(["alice@x/1", "eve@x/1"]));
 }
+
+/// RFC 9420 §12.4.3.3: a Welcome without the ratchet_tree extension; the joiner gets the
+/// tree from the DS (a large group's Welcome need not carry it). Strangers and non-members
+/// get none; a PrivateMessage group has none to give.
+#[tokio::test]
+async fn a_joiner_takes_the_ratchet_tree_from_the_ds_when_the_welcome_has_none() {
+    let srv = Server::start(&["--open"]);
+    let (mut alice, _bob, g) = alice_and_bob(&srv, b"tree-oob", false).await;
+    let carol = srv.enroll("carol@x/1").await;
+    let dave = srv.enroll("dave@x/1").await;
+    let path = format!("/v1/groups/{g}/ratchet-tree");
+    let (status, _) = srv.get(&carol, &path).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a non-member gets no tree");
+    let (status, _) = srv.call(reqwest::Method::GET, &path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a stranger gets no tree");
+    let mut config = alice.group.config().clone();
+    config.ratchet_tree_extension = false;
+    alice.group.set_config(config);
+    let kp = key_package(&carol);
+    let out = alice
+        .group
+        .commit(
+            CommitOptions {
+                add: vec![kp.key_package.clone()],
+                ..Default::default()
+            },
+            &NoPsks,
+        )
+        .expect("commit");
+    let welcome = out.welcome.expect("welcome");
+    let extra = json!({ "added": [carol.id], "welcome": b64(&welcome.to_bytes()),
+                        "welcome_recipients": [carol.id] });
+    expect(
+        StatusCode::CREATED,
+        srv.post_msg(&alice.client, &g, &out.commit.to_bytes(), extra)
+            .await,
+    );
+    alice.group.confirm_pending_commit().expect("confirm");
+    assert!(
+        Group::join(&welcome, &kp, &NoPsks, JoinOptions::default()).is_err(),
+        "the Welcome carries no tree"
+    );
+    let body = expect(StatusCode::OK, srv.get(&carol, &path).await);
+    assert_eq!(body["epoch"], alice.group.epoch());
+    let tree = cohort::messages::RatchetTreeWire::decode_exact(&unb64(
+        body["ratchet_tree"].as_str().expect("tree"),
+    ))
+    .expect("tree bytes");
+    let joined = Group::join(
+        &welcome,
+        &kp,
+        &NoPsks,
+        JoinOptions {
+            ratchet_tree: Some(tree),
+            ..Default::default()
+        },
+    )
+    .expect("join with the DS's tree");
+    assert_eq!(
+        joined.epoch_authenticator(),
+        alice.group.epoch_authenticator()
+    );
+    let (status, _) = srv.get(&dave, &path).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "still nothing for a non-member"
+    );
+    // A PrivateMessage group: no tree at the DS.
+    let pg = srv.create_group(&dave, b"tree-private", false).await;
+    let (status, _) = srv
+        .get(&dave, &format!("/v1/groups/{pg}/ratchet-tree"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -423,6 +423,44 @@ pub(crate) async fn get_group_info(
     Ok(Json(json!({ "epoch": epoch, "group_info": b64(&data) })))
 }
 
+/// `GET /v1/groups/{group_id}/ratchet-tree`: the ratchet tree of the group's current epoch
+/// (RFC 9420 §12.4.3.3: a Welcome or GroupInfo may leave it out when the DS serves it), for
+/// members and, if the group allows external joins, any enrolled client. Only PublicMessage
+/// groups have one: the DS follows their tree; a PrivateMessage group's tree is unknown here.
+pub(crate) async fn get_ratchet_tree(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(group_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let gid = group_id_from_path(&group_id)?;
+    let lookup = gid.clone();
+    let g = state
+        .db(move |s| s.group(&lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found("group not found"))?;
+    let member = g.members.binary_search(&caller.id).is_ok();
+    if !member && !g.allow_external_join {
+        return Err(ApiError::forbidden(
+            "not a member, and the group does not allow external joins",
+        ));
+    }
+    if g.handshake != Handshake::Public {
+        return Err(ApiError::not_found(
+            "the DS keeps no ratchet tree for a PrivateMessage group",
+        ));
+    }
+    let view = state
+        .db(move |s| s.group_view(&gid))
+        .await?
+        .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
+    let view = PublicGroup::from_bytes(&view, view_config())
+        .map_err(|_| ApiError::internal("the group's public view is unreadable"))?;
+    Ok(Json(json!({
+        "epoch": view.epoch(),
+        "ratchet_tree": b64(&view.ratchet_tree_bytes()),
+    })))
+}
+
 /// Body of `PUT /v1/groups/{group_id}/group-info`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

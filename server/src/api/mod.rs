@@ -140,6 +140,10 @@ pub(crate) fn router(state: AppState) -> Router {
                 .put(groups::put_group_info)
                 .layer(large),
         )
+        .route(
+            "/v1/groups/{group_id}/ratchet-tree",
+            get(groups::get_ratchet_tree),
+        )
         .route("/v1/welcomes", get(groups::welcomes))
         .route("/v1/welcomes/ack", post(groups::ack_welcomes))
         .route("/v1/subscribe", get(ws::subscribe))
