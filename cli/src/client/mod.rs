@@ -646,6 +646,18 @@ impl Api {
         Ok((r.epoch, field_bytes(&r.group_info, "group_info")?))
     }
 
+    /// `GET /v1/groups/{gid}/ratchet-tree`: the tree of the group's current epoch.
+    pub async fn ratchet_tree(&self, group_id: &[u8]) -> ApiResult<Vec<u8>> {
+        #[derive(Deserialize)]
+        struct Reply {
+            ratchet_tree: String,
+        }
+        let r: Reply = self
+            .get(&format!("/v1/groups/{}/ratchet-tree", b64(group_id)))
+            .await?;
+        field_bytes(&r.ratchet_tree, "ratchet_tree")
+    }
+
     /// `GET /v1/welcomes?after=N`.
     pub async fn welcomes(&self, after: u64) -> ApiResult<Vec<InboxEntry>> {
         #[derive(Deserialize)]

@@ -353,16 +353,32 @@ impl Member {
             Ok(g) => g.handshake.as_deref() == Some("private"),
             Err(_) => false,
         };
-        let group = Group::join(
-            &msg,
-            &kp,
-            &NoPsks,
-            JoinOptions {
-                now: Some(unix_now() as u64),
-                config: self.config_for(private),
-                ..JoinOptions::default()
-            },
-        )?;
+        let config = self.config_for(private);
+        let options = |ratchet_tree| JoinOptions {
+            now: Some(unix_now() as u64),
+            config: config.clone(),
+            ratchet_tree,
+            ..JoinOptions::default()
+        };
+        let first = Group::join(&msg, &kp, &NoPsks, options(None));
+        // A large group's Welcome may leave the tree out; the DS serves it (§12.4.3.3).
+        // Whatever it serves is checked against the GroupInfo's tree hash on join.
+        let missing = matches!(
+            first,
+            Err(cohort::Error::Invalid(
+                cohort::error::Rule::RatchetTreeMissing
+            ))
+        );
+        let group = if missing {
+            drop(first);
+            let tree = self.api.ratchet_tree(&gid).await?;
+            let tree =
+                <cohort::messages::RatchetTreeWire as cohort::codec::Decode>::decode_exact(&tree)
+                    .map_err(|e| Error::new(format!("the server's ratchet tree: {e:?}")))?;
+            Group::join(&msg, &kp, &NoPsks, options(Some(tree)))?
+        } else {
+            first?
+        };
         let mut name = match std::str::from_utf8(&gid) {
             Ok(s) if valid_group_name(s) => s.to_string(),
             _ => format!("g-{}", &b64(&gid).chars().take(12).collect::<String>()),
