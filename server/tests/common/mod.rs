@@ -118,15 +118,25 @@ impl Server {
         args: &[&str],
         engine: TestEngine,
     ) -> Server {
+        let database = match engine {
+            TestEngine::Sqlite => None,
+            TestEngine::Postgres => Some(test_database(&db)),
+        };
+        Self::start_with_database(dir, db, database, args)
+    }
+
+    /// Start on the PostgreSQL database `database` (or SQLite at `db` when `None`).
+    pub fn start_with_database(
+        dir: std::sync::Arc<TempDir>,
+        db: PathBuf,
+        database: Option<String>,
+        args: &[&str],
+    ) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(dir.path().join("server.log"))
             .expect("log file");
-        let database = match engine {
-            TestEngine::Sqlite => None,
-            TestEngine::Postgres => Some(test_database(&db)),
-        };
         let mut command = Command::new(env!("CARGO_BIN_EXE_cohort-server"));
         command.args(["--listen", "127.0.0.1:0"]);
         match &database {
