@@ -119,6 +119,7 @@ impl Run<'_> {
                 .await;
             self.actor(name).state = Some(rpc("HandleReInitWelcome", r)?.state_id);
         }
+        self.forget_epoch(&everyone);
         self.verify(&everyone).await
     }
 
@@ -161,6 +162,15 @@ impl Run<'_> {
             self.actor(m).state = Some(rpc("HandleBranch", r)?.state_id);
         }
         let all: Vec<String> = std::iter::once(actor.to_string()).chain(members).collect();
+        self.forget_epoch(&all);
         self.verify(&all).await
+    }
+
+    /// After `names` moved to a new group: the old epoch's proposals and views are gone.
+    fn forget_epoch(&mut self, names: &[String]) {
+        self.pending.clear();
+        for n in names {
+            self.actor(n).roster = None;
+        }
     }
 }
