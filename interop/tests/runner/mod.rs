@@ -211,6 +211,10 @@ impl<'a> Run<'a> {
     }
 
     /// The actor `name`, created on the next client in turn if new.
+    ///
+    /// Inferred: FORMAT.md ("Actors") gives each actor one MLS client; with several gRPC
+    /// clients (harness: the runner "control[s] multiple clients") actors are dealt to them
+    /// round-robin in order of first appearance, so every role meets every client.
     fn actor(&mut self, name: &str) -> &mut Actor {
         let n = self.actors.len();
         let clients = self.clients.len();
@@ -480,6 +484,9 @@ impl<'a> Run<'a> {
         Ok(out)
     }
 
+    /// `createKeyPackage`. Inferred: the "new client without a session" (FORMAT.md, "Actors")
+    /// is a new transaction on the actor's gRPC client; its old state stays addressable until
+    /// `joinGroup` (or another action) gives it a new one.
     async fn create_key_package(&mut self, name: &str) -> R<Vec<u8>> {
         let r = self
             .client(name)
@@ -518,6 +525,10 @@ impl<'a> Run<'a> {
 
     /// The proposals of `refs` that `name` must be handed: all but its own (own proposals
     /// are already cached by the client that sent them).
+    ///
+    /// Inferred: FORMAT.md says `byReference` "MUST NOT include proposals from actor"; the
+    /// configs do list them (welcome_join/with_psk, commit/add), so they are skipped here
+    /// rather than refused.
     fn proposals_for(&self, name: &str, refs: &[usize]) -> R<Vec<Vec<u8>>> {
         let mut list = Vec::new();
         for &i in refs {
@@ -622,6 +633,11 @@ impl<'a> Run<'a> {
     }
 
     /// Every one of `names` has the same epoch authenticator (§8.7).
+    ///
+    /// Inferred: FORMAT.md names no verification step; this is the first check of the
+    /// scenarios' "Verifying Common State" (the same authentication secret, the proto's
+    /// StateAuth), run after every action that changes the epoch. The second check (every
+    /// member's message read by the others) closes the script: [`Run::closing_check`].
     async fn verify(&mut self, names: &[String]) -> R<()> {
         let mut first: Option<(String, Vec<u8>)> = None;
         for name in names {
@@ -646,14 +662,15 @@ impl<'a> Run<'a> {
     }
 
     /// The closing check of the scenarios (`interop-test-scenarios.md`, "Verifying Common
-    /// State"): each member of the last verified group protects a message that the next
-    /// member reads, and the first member reads them all.
+    /// State": "For each member: A message can be encrypted; The message can be successfully
+    /// decrypted by all other members"), for the last verified group, logged as `protect` and
+    /// `unprotect` steps after the script's last.
     async fn closing_check(&mut self) -> R<()> {
         let group = self.group.clone();
         if group.len() < 2 {
             return Ok(());
         }
-        for (i, sender) in group.iter().enumerate() {
+        for sender in &group {
             let state_id = self.state(sender)?;
             let o = Output {
                 actor: sender.clone(),
@@ -673,14 +690,13 @@ impl<'a> Run<'a> {
                 ciphertext: rpc("Protect", r)?.ciphertext,
                 ..o
             };
-            let next = &group[(i + 1) % group.len()];
-            self.unprotect(next, &o)
-                .await
-                .map_err(|e| format!("closing check: {e}"))?;
-            if i != 0 && (i + 1) % group.len() != 0 {
-                self.unprotect(&group[0], &o)
+            self.log("protect", sender, vec![packet("ciphertext", &o.ciphertext)]);
+            for reader in group.iter().filter(|r| *r != sender) {
+                let data = self
+                    .unprotect(reader, &o)
                     .await
                     .map_err(|e| format!("closing check: {e}"))?;
+                self.log("unprotect", reader, vec![packet("applicationData", &data)]);
             }
         }
         Ok(())
