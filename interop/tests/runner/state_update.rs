@@ -169,7 +169,7 @@ pub enum Effect {
     Remove(String),
     /// An Add (of a KeyPackage).
     Add,
-    /// A PSK: the external PSK id or the resumption epoch of the group being committed.
+    /// An external PSK with this id.
     ExternalPsk(Vec<u8>),
     /// A resumption PSK (usage application) of the group at this epoch.
     ResumptionPsk(u64),
