@@ -132,7 +132,11 @@ async fn run_config(name: &str, runs: impl Fn(usize) -> Vec<RunSpec>, max_steps:
         let steps = sample(steps, max_steps);
         let label = format!("{name}/{script_name}/{suite}/{}", u8::from(encrypt));
         let mut run = Run::new(&clients, suite, encrypt, &label);
+        let run_started = Instant::now();
         let result = run.script(steps).await;
+        // One line per run as it ends, so that a long table shows its progress.
+        let verdict = if result.is_ok() { "ok" } else { "FAIL" };
+        println!("{label}: {verdict} in {:.1?}", run_started.elapsed());
         if transcripts {
             println!("transcript of {label}:\n{}", run.transcript());
         }
