@@ -61,7 +61,7 @@
 //! // Bob joins with whichever of his KeyPackages the Welcome is for, and learns which.
 //! let (mut bob, used) =
 //!     Group::join_from(&welcome, bob_kps.as_slice(), &NoPsks, JoinOptions::default())?;
-//! assert_eq!(used, bob_kps[0].key_package_ref()?);
+//! assert_eq!(used, bob_kps[0].reference()?);
 //! assert_eq!(bob.member_by_identity(b"alice"), Some(alice.own_leaf_index()));
 //!
 //! // Alice sends; the bytes cross the network; Bob reads.

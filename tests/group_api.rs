@@ -42,9 +42,14 @@ fn key_package_from_message_bytes_refuses_other_messages() {
 
 #[test]
 fn key_package_ref_uses_the_suite_the_package_names() {
-    let kp = key_package("bob");
-    assert_eq!(kp.key_package_ref().unwrap(), kp.reference().unwrap());
-    assert_eq!(kp.key_package.reference().unwrap(), kp.reference().unwrap());
+    // Suite 5 hashes with SHA-512: a reference taken under any SHA-256 suite would differ.
+    let p521 = cohort::crypto::Suite::new(CipherSuite(5)).unwrap();
+    let signer = p521.generate_signature_key_pair().unwrap();
+    let kp = key_package_in(&p521, "bob", &signer);
+    let expected = cohort::group::key_package::key_package_ref(&p521, &kp.key_package);
+    assert_eq!(expected.len(), 64);
+    assert_eq!(kp.reference().unwrap(), expected);
+    assert_eq!(kp.key_package.reference().unwrap(), expected);
 }
 
 #[test]
@@ -62,12 +67,12 @@ fn join_from_finds_the_key_package_among_many() {
 
     let (bob, used) =
         Group::join_from(&welcome, kps.as_slice(), &NoPsks, JoinOptions::default()).unwrap();
-    assert_eq!(used, kps[1].key_package_ref().unwrap());
+    assert_eq!(used, kps[1].reference().unwrap());
     assert_eq!(bob.epoch_authenticator(), alice.epoch_authenticator());
 
     let map: HashMap<Vec<u8>, KeyPackageSecrets> = kps
         .iter()
-        .map(|kp| (kp.key_package_ref().unwrap(), kp.clone()))
+        .map(|kp| (kp.reference().unwrap(), kp.clone()))
         .collect();
     let (bob, _) = Group::join_from(&welcome, &map, &NoPsks, JoinOptions::default()).unwrap();
     assert_eq!(bob.epoch_authenticator(), alice.epoch_authenticator());

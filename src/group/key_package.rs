@@ -203,11 +203,6 @@ impl KeyPackageSecrets {
         Ok(key_package_ref(&suite, &self.key_package))
     }
 
-    /// The KeyPackageRef (§5.2) under the cipher suite the KeyPackage names.
-    pub fn key_package_ref(&self) -> Result<Vec<u8>> {
-        self.key_package.reference()
-    }
-
     /// The KeyPackage as an `MLSMessage` to publish (§6), encoded without copying the
     /// package: the secrets stay here for the join.
     pub fn to_message_bytes(&self) -> Vec<u8> {
@@ -252,14 +247,12 @@ pub trait KeyPackageStore {
 /// A list of KeyPackages, searched by recomputing each one's reference (fine for a few).
 impl KeyPackageStore for [KeyPackageSecrets] {
     fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets> {
-        self.iter().find(|kp| {
-            kp.key_package_ref()
-                .is_ok_and(|r| r.as_slice() == reference)
-        })
+        self.iter()
+            .find(|kp| kp.reference().is_ok_and(|r| r.as_slice() == reference))
     }
 }
 
-/// KeyPackages indexed by their KeyPackageRef (see [`KeyPackageSecrets::key_package_ref`]).
+/// KeyPackages indexed by their KeyPackageRef (see [`KeyPackageSecrets::reference`]).
 impl<S: std::hash::BuildHasher> KeyPackageStore
     for std::collections::HashMap<Vec<u8>, KeyPackageSecrets, S>
 {
@@ -271,7 +264,7 @@ impl<S: std::hash::BuildHasher> KeyPackageStore
 /// One KeyPackage, for [`Group::join_from`](super::Group::join_from) with a single package.
 impl KeyPackageStore for KeyPackageSecrets {
     fn key_package_secrets(&self, reference: &[u8]) -> Option<&KeyPackageSecrets> {
-        self.key_package_ref()
+        self.reference()
             .is_ok_and(|r| r.as_slice() == reference)
             .then_some(self)
     }

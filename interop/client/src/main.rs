@@ -40,7 +40,7 @@ async fn main() {
         }
     };
     let incoming = match tonic::transport::server::TcpIncoming::bind(addr) {
-        Ok(incoming) => incoming,
+        Ok(incoming) => incoming.with_nodelay(Some(true)),
         Err(e) => {
             eprintln!("cannot listen on {addr}: {e}");
             std::process::exit(1);

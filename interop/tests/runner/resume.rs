@@ -8,6 +8,16 @@ impl Run<'_> {
     /// `reinit`: propose (or take an external signer's proposal), commit, every member
     /// handles it and publishes a KeyPackage for the new group, the welcomer creates it and
     /// the others join.
+    ///
+    /// Inferred (not in FORMAT.md's table): the roles follow the scenarios' "ReInit" flow
+    /// (ReInit, KeyPackage in the new suite, Welcome with the reinit PSK) mapped onto the
+    /// proto's ReInit RPCs: `proposer` sends ReInitProposal (or `externalReinitProposal` is
+    /// the index of an external signer's), `committer` sends ReInitCommit and
+    /// HandlePendingReInitCommit, everyone else with a state among proposer, welcomer and
+    /// `members` sends HandleReInitCommit, `welcomer` sends ReInitWelcome with the others'
+    /// new KeyPackages, the others HandleReInitWelcome. `changeCiphersuite` moves to the next
+    /// of the seven suites and `changeGroupID` to a fresh id (the configs give no values).
+    /// No `stateUpdate` is checked: the proto's ReInit RPCs consume the old state.
     pub(super) async fn reinit(&mut self, a: &Value) -> R<()> {
         let committer = str_field(a, "committer")?.to_string();
         let welcomer = str_field(a, "welcomer")?.to_string();
@@ -119,11 +129,16 @@ impl Run<'_> {
                 .await;
             self.actor(name).state = Some(rpc("HandleReInitWelcome", r)?.state_id);
         }
+        self.forget_epoch(&everyone);
         self.verify(&everyone).await
     }
 
     /// `branch`: the members publish KeyPackages, the actor creates the subgroup and the
     /// members join it from their state in the parent group.
+    ///
+    /// Inferred (not in FORMAT.md's table): RFC 9420 §11.3 mapped onto the proto's
+    /// CreateBranch / HandleBranch, with a fresh group id (the configs give none) and
+    /// `extensions` as the new group's; `members` excludes the actor.
     pub(super) async fn branch(&mut self, actor: &str, a: &Value) -> R<()> {
         let members = names(a, "members");
         let mut key_packages = Vec::new();
@@ -161,6 +176,15 @@ impl Run<'_> {
             self.actor(m).state = Some(rpc("HandleBranch", r)?.state_id);
         }
         let all: Vec<String> = std::iter::once(actor.to_string()).chain(members).collect();
+        self.forget_epoch(&all);
         self.verify(&all).await
+    }
+
+    /// After `names` moved to a new group: the old epoch's proposals and views are gone.
+    fn forget_epoch(&mut self, names: &[String]) {
+        self.pending.clear();
+        for n in names {
+            self.actor(n).roster = None;
+        }
     }
 }
