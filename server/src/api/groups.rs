@@ -397,6 +397,39 @@ pub(crate) async fn fetch_messages(
         .into_response())
 }
 
+/// A group the caller may read the joining material of: a member's, or anyone's when the
+/// group allows external joins (404 if unknown, 403 otherwise).
+async fn joinable_group(
+    state: &AppState,
+    gid: Vec<u8>,
+    caller: &str,
+) -> Result<GroupRecord, ApiError> {
+    let g = state
+        .db(move |s| s.group(&gid))
+        .await?
+        .ok_or_else(|| ApiError::not_found("group not found"))?;
+    if g.members
+        .binary_search_by(|m| m.as_str().cmp(caller))
+        .is_err()
+        && !g.allow_external_join
+    {
+        return Err(ApiError::forbidden(
+            "not a member, and the group does not allow external joins",
+        ));
+    }
+    Ok(g)
+}
+
+/// The DS's public view of a PublicMessage group at its current epoch.
+async fn public_view(state: &AppState, gid: Vec<u8>) -> Result<PublicGroup, ApiError> {
+    let view = state
+        .db(move |s| s.group_view(&gid))
+        .await?
+        .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
+    PublicGroup::from_bytes(&view, view_config())
+        .map_err(|_| ApiError::internal("the group's public view is unreadable"))
+}
+
 /// `GET /v1/groups/{group_id}/group-info`: the latest GroupInfo, for members and, if the
 /// group allows external joins, for any enrolled client.
 pub(crate) async fn get_group_info(
@@ -405,17 +438,7 @@ pub(crate) async fn get_group_info(
     Path(group_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let gid = group_id_from_path(&group_id)?;
-    let lookup = gid.clone();
-    let g = state
-        .db(move |s| s.group(&lookup))
-        .await?
-        .ok_or_else(|| ApiError::not_found("group not found"))?;
-    let member = g.members.binary_search(&caller.id).is_ok();
-    if !member && !g.allow_external_join {
-        return Err(ApiError::forbidden(
-            "not a member, and the group does not allow external joins",
-        ));
-    }
+    joinable_group(&state, gid.clone(), &caller.id).await?;
     let (epoch, data) = state
         .db(move |s| s.group_info(&gid))
         .await?
@@ -433,28 +456,13 @@ pub(crate) async fn get_ratchet_tree(
     Path(group_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let gid = group_id_from_path(&group_id)?;
-    let lookup = gid.clone();
-    let g = state
-        .db(move |s| s.group(&lookup))
-        .await?
-        .ok_or_else(|| ApiError::not_found("group not found"))?;
-    let member = g.members.binary_search(&caller.id).is_ok();
-    if !member && !g.allow_external_join {
-        return Err(ApiError::forbidden(
-            "not a member, and the group does not allow external joins",
-        ));
-    }
+    let g = joinable_group(&state, gid.clone(), &caller.id).await?;
     if g.handshake != Handshake::Public {
         return Err(ApiError::not_found(
             "the DS keeps no ratchet tree for a PrivateMessage group",
         ));
     }
-    let view = state
-        .db(move |s| s.group_view(&gid))
-        .await?
-        .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
-    let view = PublicGroup::from_bytes(&view, view_config())
-        .map_err(|_| ApiError::internal("the group's public view is unreadable"))?;
+    let view = public_view(&state, gid).await?;
     Ok(Json(json!({
         "epoch": view.epoch(),
         "ratchet_tree": b64(&view.ratchet_tree_bytes()),
@@ -486,13 +494,7 @@ pub(crate) async fn put_group_info(
         else {
             return Err(ApiError::bad_request("group_info is not a GroupInfo"));
         };
-        let lookup = gid.clone();
-        let view = state
-            .db(move |s| s.group_view(&lookup))
-            .await?
-            .ok_or_else(|| ApiError::internal("the group's public view is missing"))?;
-        let view = PublicGroup::from_bytes(&view, view_config())
-            .map_err(|_| ApiError::internal("the group's public view is unreadable"))?;
+        let view = public_view(&state, gid.clone()).await?;
         if view.epoch() == epoch {
             view.check_group_info(&info).map_err(|e| {
                 ApiError::bad_request(format!("group_info does not describe the epoch: {e}"))
