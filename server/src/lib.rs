@@ -17,7 +17,7 @@ pub mod authority;
 pub mod inspect;
 pub mod limits;
 pub mod listener;
-mod metrics;
+pub mod metrics;
 mod push;
 pub mod store;
 

@@ -81,14 +81,71 @@ fn keyed<K: std::hash::Hash + Eq + Clone>(quota: Quota) -> DefaultKeyedRateLimit
     RateLimiter::keyed(quota)
 }
 
+/// A bucket whose budget belongs to a client, an address or a pair, not to one instance: with
+/// several instances over one database these live in the database
+/// ([`Store::take_rate`](crate::store::Store::take_rate)), so N instances do not allow N times
+/// the rate. The request bucket is not one of them: it protects the instance it runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bucket {
+    /// Messages posted by a client.
+    Messages,
+    /// KeyPackages claimed by a client.
+    Claims,
+    /// KeyPackages of one target claimed by one claimer (key `claimer\ntarget`).
+    ClaimsPair,
+    /// KeyPackages of one target claimed by anyone.
+    ClaimsTarget,
+    /// Failed enrollments from an address.
+    EnrollFailures,
+}
+
+impl Bucket {
+    /// The bucket's name in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Messages => "messages",
+            Bucket::Claims => "claims",
+            Bucket::ClaimsPair => "claims_pair",
+            Bucket::ClaimsTarget => "claims_target",
+            Bucket::EnrollFailures => "enroll_failures",
+        }
+    }
+}
+
+/// A GCRA quota in the form a database can evaluate: one cell every `interval`, at most
+/// `burst` cells at once (governor's `Quota`, spelled out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Time for one cell to come back.
+    pub interval: Duration,
+    /// Cells available at once.
+    pub burst: u32,
+}
+
+impl Rate {
+    fn per(period: Duration, n: u32) -> Rate {
+        let n = n.max(1);
+        Rate {
+            interval: period / n,
+            burst: n,
+        }
+    }
+
+    fn quota(self) -> Quota {
+        Quota::with_period(self.interval.max(Duration::from_nanos(1)))
+            .unwrap_or(Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(nz(self.burst))
+    }
+}
+
 /// The live buckets.
 pub(crate) struct Limiters {
     pub limits: Limits,
     requests: DefaultKeyedRateLimiter<String>,
-    enroll_failures: DefaultKeyedRateLimiter<IpAddr>,
+    enroll_failures: DefaultKeyedRateLimiter<String>,
     enroll_blocked: Mutex<HashMap<IpAddr, Instant>>,
     claims: DefaultKeyedRateLimiter<String>,
-    claims_pair: DefaultKeyedRateLimiter<(String, String)>,
+    claims_pair: DefaultKeyedRateLimiter<String>,
     claims_target: DefaultKeyedRateLimiter<String>,
     messages: DefaultKeyedRateLimiter<String>,
     sockets: Arc<Mutex<HashMap<String, u32>>>,
@@ -97,28 +154,72 @@ pub(crate) struct Limiters {
 impl Limiters {
     /// Buckets for `limits`.
     pub fn new(limits: Limits) -> Limiters {
-        let per_minute = |n: u32| Quota::per_minute(nz(n));
+        let local = |b: Bucket| keyed(Self::rate_of(&limits, b).quota());
         Limiters {
             limits,
             requests: keyed(
                 Quota::per_second(nz(limits.requests_per_second))
                     .allow_burst(nz(limits.request_burst)),
             ),
-            enroll_failures: keyed(
-                per_minute(limits.enroll_failures_per_minute)
-                    .allow_burst(nz(limits.enroll_failure_burst)),
-            ),
+            enroll_failures: local(Bucket::EnrollFailures),
             enroll_blocked: Mutex::new(HashMap::new()),
-            claims: keyed(per_minute(limits.claims_per_minute)),
-            claims_pair: keyed(Quota::per_hour(nz(limits.claims_per_target_per_hour))),
-            claims_target: keyed(per_minute(limits.claims_of_target_per_minute)),
-            messages: keyed(per_minute(limits.messages_per_minute)),
+            claims: local(Bucket::Claims),
+            claims_pair: local(Bucket::ClaimsPair),
+            claims_target: local(Bucket::ClaimsTarget),
+            messages: local(Bucket::Messages),
             sockets: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn rate_of(limits: &Limits, bucket: Bucket) -> Rate {
+        const MINUTE: Duration = Duration::from_secs(60);
+        match bucket {
+            Bucket::Messages => Rate::per(MINUTE, limits.messages_per_minute),
+            Bucket::Claims => Rate::per(MINUTE, limits.claims_per_minute),
+            Bucket::ClaimsPair => {
+                Rate::per(Duration::from_secs(3600), limits.claims_per_target_per_hour)
+            }
+            Bucket::ClaimsTarget => Rate::per(MINUTE, limits.claims_of_target_per_minute),
+            Bucket::EnrollFailures => Rate {
+                interval: MINUTE / limits.enroll_failures_per_minute.max(1),
+                burst: limits.enroll_failure_burst.max(1),
+            },
+        }
+    }
+
+    /// The quota of `bucket`.
+    pub fn rate(&self, bucket: Bucket) -> Rate {
+        Self::rate_of(&self.limits, bucket)
+    }
+
+    fn local(&self, bucket: Bucket) -> &DefaultKeyedRateLimiter<String> {
+        match bucket {
+            Bucket::Messages => &self.messages,
+            Bucket::Claims => &self.claims,
+            Bucket::ClaimsPair => &self.claims_pair,
+            Bucket::ClaimsTarget => &self.claims_target,
+            Bucket::EnrollFailures => &self.enroll_failures,
         }
     }
 
     fn wait(not_until: governor::NotUntil<<DefaultClock as Clock>::Instant>) -> RetryAfter {
         RetryAfter(not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Take `n` cells of `bucket` for `key` from this process's buckets (one instance).
+    pub fn take_local(&self, bucket: Bucket, key: &str, n: u32) -> Result<(), RetryAfter> {
+        let Some(n) = NonZeroU32::new(n) else {
+            return Ok(());
+        };
+        match self.local(bucket).check_key_n(&key.to_owned(), n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(Self::wait(not_until)),
+            // More than the burst can ever hold: wait a whole period.
+            Err(_) => {
+                let rate = self.rate(bucket);
+                Err(RetryAfter(rate.interval * rate.burst))
+            }
+        }
     }
 
     /// One request by `client`.
@@ -128,14 +229,7 @@ impl Limiters {
             .map_err(Self::wait)
     }
 
-    /// One message posted by `client`.
-    pub fn message(&self, client: &str) -> Result<(), RetryAfter> {
-        self.messages
-            .check_key(&client.to_owned())
-            .map_err(Self::wait)
-    }
-
-    /// Whether `ip` must wait before its next enrollment attempt.
+    /// Whether `ip` must wait before its next enrollment attempt (this process's view).
     pub fn enroll_blocked(&self, ip: IpAddr) -> Result<(), RetryAfter> {
         let mut blocked = self
             .enroll_blocked
@@ -154,8 +248,8 @@ impl Limiters {
 
     /// Count a failed enrollment attempt from `ip`; past the burst, block it for a while.
     pub fn enroll_failed(&self, ip: IpAddr) {
-        if let Err(not_until) = self.enroll_failures.check_key(&ip) {
-            let wait = Self::wait(not_until).0.max(Duration::from_secs(1));
+        if let Err(RetryAfter(wait)) = self.take_local(Bucket::EnrollFailures, &ip.to_string(), 1) {
+            let wait = wait.max(Duration::from_secs(1));
             let mut blocked = self
                 .enroll_blocked
                 .lock()
@@ -168,26 +262,17 @@ impl Limiters {
         }
     }
 
-    /// `claimer` asks for one KeyPackage of each of `targets`.
-    pub fn claim(&self, claimer: &str, targets: &[String]) -> Result<(), RetryAfter> {
+    /// The buckets one claim by `claimer` of one KeyPackage of each of `targets` takes from,
+    /// with the cells each needs: the claimer's own, then one pair and one target bucket per
+    /// target (claiming one's own packages costs only the first).
+    pub fn claim_takes(claimer: &str, targets: &[String]) -> Vec<(Bucket, String, u32)> {
         let n = u32::try_from(targets.len()).unwrap_or(u32::MAX);
-        if let Some(n) = NonZeroU32::new(n) {
-            match self.claims.check_key_n(&claimer.to_owned(), n) {
-                Ok(Ok(())) => {}
-                Ok(Err(not_until)) => return Err(Self::wait(not_until)),
-                Err(_) => return Err(RetryAfter(Duration::from_secs(60))),
-            }
+        let mut takes = vec![(Bucket::Claims, claimer.to_owned(), n)];
+        for target in targets.iter().filter(|t| *t != claimer) {
+            takes.push((Bucket::ClaimsPair, format!("{claimer}\n{target}"), 1));
+            takes.push((Bucket::ClaimsTarget, target.clone(), 1));
         }
-        for target in targets {
-            if target == claimer {
-                continue;
-            }
-            self.claims_pair
-                .check_key(&(claimer.to_owned(), target.clone()))
-                .map_err(Self::wait)?;
-            self.claims_target.check_key(target).map_err(Self::wait)?;
-        }
-        Ok(())
+        takes
     }
 
     /// Open a WebSocket for `client`, if it has fewer than the cap; the guard closes it.

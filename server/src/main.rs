@@ -141,6 +141,9 @@ struct ServeArgs {
     /// KeyPackages of one target one claimer may take per hour.
     #[arg(long, default_value_t = Limits::default().claims_per_target_per_hour)]
     claims_per_target_per_hour: u32,
+    /// KeyPackages of one target that all claimers together may take per minute.
+    #[arg(long, default_value_t = Limits::default().claims_of_target_per_minute)]
+    claims_of_target_per_minute: u32,
     /// KeyPackages one client may store (last-resort ones aside).
     #[arg(long, default_value_t = Limits::default().max_key_packages)]
     max_key_packages: u64,
@@ -270,6 +273,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             requests_per_second: args.requests_per_second.max(1),
             request_burst: args.request_burst.max(1),
             claims_per_target_per_hour: args.claims_per_target_per_hour.max(1),
+            claims_of_target_per_minute: args.claims_of_target_per_minute.max(1),
             max_key_packages: args.max_key_packages,
             max_websockets_per_client: args.max_websockets_per_client,
             enroll_failure_burst: args.enroll_failure_burst.max(1),

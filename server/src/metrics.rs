@@ -10,6 +10,17 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+/// A connection pool's state, as the store reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open.
+    pub connections: u32,
+    /// Of those, connections waiting for work.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// Labels as (name, value) pairs.
 type Labels = Vec<(&'static str, String)>;
 
@@ -29,6 +40,7 @@ pub(crate) struct Metrics {
     subscribers: Gauge,
     rate_limited: Family<Labels, Counter>,
     storage_errors: Counter,
+    pool: Family<Labels, Gauge>,
 }
 
 impl Metrics {
@@ -85,6 +97,12 @@ impl Metrics {
             "storage calls that failed in the backend (database unreachable or broken)",
             storage_errors.clone(),
         );
+        let pool = Family::<Labels, Gauge>::default();
+        registry.register(
+            "db_pool_connections",
+            "database pool connections: busy, idle, and the pool's maximum",
+            pool.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -95,6 +113,7 @@ impl Metrics {
             subscribers,
             rate_limited,
             storage_errors,
+            pool,
         }
     }
 
@@ -149,8 +168,17 @@ impl Metrics {
         self.storage_errors.inc();
     }
 
-    /// The text exposition.
-    pub fn render(&self) -> String {
+    /// The text exposition, with the pool's state as of now (sampled at scrape time: a
+    /// pool's state changes on every query).
+    pub fn render(&self, pool: Option<PoolState>) -> String {
+        if let Some(p) = pool {
+            let busy = p.connections.saturating_sub(p.idle);
+            for (state, n) in [("busy", busy), ("idle", p.idle), ("max", p.max)] {
+                self.pool
+                    .get_or_create(&vec![("state", state.to_owned())])
+                    .set(i64::from(n));
+            }
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
@@ -170,7 +198,11 @@ mod tests {
         m.commit("accepted");
         m.request("/v1/groups/{group_id}/messages", "POST", 409, 0.002);
         m.stored("commit", 100);
-        let text = m.render();
+        let text = m.render(Some(PoolState {
+            connections: 3,
+            idle: 1,
+            max: 16,
+        }));
         assert!(
             text.contains("cohort_commits_total{outcome=\"conflict\"} 2"),
             "{text}"
@@ -185,6 +217,14 @@ mod tests {
         );
         assert!(
             text.contains("route=\"/v1/groups/{group_id}/messages\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("cohort_db_pool_connections{state=\"busy\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cohort_db_pool_connections{state=\"max\"} 16"),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");

@@ -1,6 +1,6 @@
 //! Several `cohort-server` processes on one PostgreSQL database (issue 13): push crosses
 //! instances, revocation closes sockets everywhere, KeyPackage claims hand each package out
-//! once. These always run on PostgreSQL, whatever `COHORT_TEST_ENGINE` says.
+//! once, per-client rate limits hold for the instances together. These always run on PostgreSQL, whatever `COHORT_TEST_ENGINE` says.
 
 mod common;
 
@@ -108,7 +108,8 @@ async fn revocation_through_one_instance_closes_sockets_on_another_at_once() {
 
 #[tokio::test]
 async fn claims_from_three_instances_hand_out_each_package_once() {
-    let servers = instances(3, &["--open"]);
+    // Twelve claims of one target in a minute: above the default shared budget of ten.
+    let servers = instances(3, &["--open", "--claims-of-target-per-minute", "12"]);
     let bob = servers[0].enroll("bob/1").await;
     let kps: Vec<String> = (0..9).map(|_| b64(&bob.key_package_msg(false))).collect();
     expect(
@@ -162,4 +163,77 @@ async fn claims_from_three_instances_hand_out_each_package_once() {
     assert_eq!(ordinary.len(), 9, "every ordinary package is handed out");
     assert_eq!(unique.len(), 9, "no package is handed out twice");
     assert_eq!(last_resort, 3, "then the last resort");
+}
+
+/// A client's message budget is one budget, whichever instances its posts go through: three
+/// instances do not allow three times the rate, and the refusal stores nothing.
+#[tokio::test]
+async fn the_message_rate_of_a_client_is_shared_by_the_instances() {
+    let servers = instances(3, &["--open", "--messages-per-minute", "4"]);
+    let alice = servers[0].enroll("alice/1").await;
+    let gid = servers[0].create_group(&alice, b"shared-rate", false).await;
+    for i in 0..4 {
+        expect(
+            StatusCode::CREATED,
+            servers[i % 3]
+                .send_msg(&alice, &gid, &app_msg(b"shared-rate", 0))
+                .await,
+        );
+    }
+    for s in &servers {
+        let (status, body) = s.send_msg(&alice, &gid, &app_msg(b"shared-rate", 0)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(body["retry_after"].as_u64().unwrap_or(0) >= 1, "{body}");
+    }
+    let log = expect(
+        StatusCode::OK,
+        servers[2]
+            .get(&alice, &format!("/v1/groups/{gid}/messages"))
+            .await,
+    );
+    assert_eq!(log["last_seq"], 4, "{log}");
+    // Another client's budget is its own.
+    let bob = servers[1].enroll("bob/1").await;
+    let bgid = servers[1].create_group(&bob, b"bob-rate", false).await;
+    expect(
+        StatusCode::CREATED,
+        servers[2]
+            .send_msg(&bob, &bgid, &app_msg(b"bob-rate", 0))
+            .await,
+    );
+}
+
+/// Guessing the enrollment secret through every instance in turn gains no attempts.
+#[tokio::test]
+async fn enrollment_failures_from_one_address_count_on_every_instance() {
+    let servers = instances(
+        3,
+        &[
+            "--enrollment-secret",
+            "right",
+            "--enroll-failure-burst",
+            "3",
+        ],
+    );
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let (status, _, _) = servers[i % 3]
+            .try_enroll(
+                &format!("guess{i}/1"),
+                json!({ "enrollment_secret": "wrong" }),
+            )
+            .await;
+        statuses.push(status);
+    }
+    // The burst, one more failure that overdraws the shared bucket, then blocked everywhere.
+    assert_eq!(&statuses[..4], &[StatusCode::FORBIDDEN; 4], "{statuses:?}");
+    assert_eq!(
+        &statuses[4..],
+        &[StatusCode::TOO_MANY_REQUESTS; 2],
+        "{statuses:?}"
+    );
+    let (status, _, _) = servers[2]
+        .try_enroll("alice/1", json!({ "enrollment_secret": "right" }))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }

@@ -5,6 +5,7 @@ use super::{
     Json, Path,
 };
 use crate::authority::{identity_for, AuthorityError};
+use crate::limits::{Bucket, RetryAfter};
 use crate::store::NewClient;
 use crate::Enrollment;
 use axum::extract::State;
@@ -47,20 +48,47 @@ pub(crate) async fn enroll(
     // Guessing the secret or an invite costs the guesser time: failures per address are limited.
     let ip = peer.map(|p| p.0 .0.ip());
     if let Some(ip) = ip {
-        state.limiters.enroll_blocked(ip).map_err(|wait| {
+        enroll_blocked(&state, ip).await?.map_err(|wait| {
             state.metrics.rate_limited("enroll_failures");
             ApiError::rate_limited("too many failed enrollments", wait)
         })?;
     }
-    let failed = |e: ApiError| {
-        if let Some(ip) = ip {
-            if matches!(e.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) {
-                state.limiters.enroll_failed(ip);
-            }
+    let result = enroll_checked(&state, req).await;
+    if let (Err(e), Some(ip)) = (&result, ip) {
+        if matches!(e.status(), StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED) {
+            enroll_failed(&state, ip).await?;
         }
-        e
-    };
-    enroll_checked(&state, req).await.map_err(failed)
+    }
+    result
+}
+
+/// Whether `ip` must wait: blocked once a failure found its bucket empty (a take of no
+/// cells is refused only past that point).
+async fn enroll_blocked(
+    state: &AppState,
+    ip: std::net::IpAddr,
+) -> Result<Result<(), RetryAfter>, ApiError> {
+    if state.store.shares_rates() {
+        state
+            .take(Bucket::EnrollFailures, ip.to_string(), 0, false)
+            .await
+    } else {
+        Ok(state.limiters.enroll_blocked(ip))
+    }
+}
+
+/// Count a failed enrollment from `ip`, even past the burst, so that guessing on keeps the
+/// address blocked.
+async fn enroll_failed(state: &AppState, ip: std::net::IpAddr) -> Result<(), ApiError> {
+    if state.store.shares_rates() {
+        state
+            .take(Bucket::EnrollFailures, ip.to_string(), 1, true)
+            .await?
+            .ok();
+    } else {
+        state.limiters.enroll_failed(ip);
+    }
+    Ok(())
 }
 
 async fn enroll_checked(

@@ -2,6 +2,7 @@
 
 use super::{b64, now, sha256, unb64, ApiError, AppState, Authed, Json, Path, Query};
 use crate::inspect::{decide_post, initial_view, inspect_group_info, view_config, Post};
+use crate::limits::Bucket;
 use crate::store::{GroupRecord, Handshake, NewGroup, NewMessage, PostKind};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -227,10 +228,13 @@ pub(crate) async fn post_message(
     Json(req): Json<PostMessage>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gid = group_id_from_path(&group_id)?;
-    state.limiters.message(&caller.id).map_err(|wait| {
-        state.metrics.rate_limited("messages");
-        ApiError::rate_limited("too many messages", wait)
-    })?;
+    state
+        .take(Bucket::Messages, caller.id.clone(), 1, false)
+        .await?
+        .map_err(|wait| {
+            state.metrics.rate_limited("messages");
+            ApiError::rate_limited("too many messages", wait)
+        })?;
     let data = unb64("message", &req.message)?;
     let post = Post {
         message: data.clone(),

@@ -2,6 +2,7 @@
 
 use super::{b64, check_client_id, now, unb64, ApiError, AppState, Authed, Json};
 use crate::authority::{identity_for, validate_credential};
+use crate::limits::Limiters;
 use crate::store::{ClientRecord, StoredKeyPackage};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -198,13 +199,12 @@ pub(crate) async fn claim(
             req.cipher_suite
         )));
     }
-    state
-        .limiters
-        .claim(&caller.id, &req.client_ids)
-        .map_err(|wait| {
+    for (bucket, key, n) in Limiters::claim_takes(&caller.id, &req.client_ids) {
+        state.take(bucket, key, n, false).await?.map_err(|wait| {
             state.metrics.rate_limited("claims");
             ApiError::rate_limited("too many KeyPackage claims", wait)
         })?;
+    }
     let targets = req.client_ids;
     let suite = req.cipher_suite;
     let claimed = state

@@ -6,6 +6,7 @@ mod key_packages;
 mod ws;
 
 use crate::authority::CertificateAuthority;
+use crate::limits::{Bucket, RetryAfter};
 use crate::store::{Store, StoreError};
 use crate::Config;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -71,6 +72,27 @@ impl Shared {
                 }
                 ApiError::from(e)
             })
+    }
+
+    /// Take `n` cells of `bucket` for `key`: in the database when instances share it
+    /// ([`Store::shares_rates`]), else in this process. `force` takes them even when the
+    /// answer is no (a failure that must count however many came before it).
+    pub async fn take(
+        &self,
+        bucket: Bucket,
+        key: String,
+        n: u32,
+        force: bool,
+    ) -> Result<Result<(), RetryAfter>, ApiError> {
+        if !self.store.shares_rates() {
+            return Ok(self.limiters.take_local(bucket, &key, n));
+        }
+        let rate = self.limiters.rate(bucket);
+        let name = bucket.name();
+        let verdict = self
+            .db(move |s| s.take_rate(name, &key, rate, n, force))
+            .await?;
+        Ok(verdict.map_err(RetryAfter))
     }
 
     /// Publish an event to WebSocket subscribers (dropped if nobody listens).
@@ -174,7 +196,7 @@ async fn metrics(State(state): State<AppState>, _: Admin) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render(state.store.pool_state()),
     )
         .into_response()
 }

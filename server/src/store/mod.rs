@@ -11,6 +11,8 @@
 pub mod postgres;
 pub mod sqlite;
 
+pub use crate::limits::Rate;
+
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -420,6 +422,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// Apply the retention policy and drop expired KeyPackages and invites.
     fn prune(&self, retention: &Retention, now: i64) -> StoreResult<PruneReport>;
+
+    /// The connection pool's state, for `/metrics` (engines without a pool: none).
+    fn pool_state(&self) -> Option<crate::metrics::PoolState> {
+        None
+    }
+
+    /// Whether other server instances share this store, so that per-client rate buckets
+    /// must live in it ([`Store::take_rate`]) rather than in each process.
+    fn shares_rates(&self) -> bool {
+        false
+    }
+
+    /// Take `n` cells from the GCRA bucket `(bucket, key)` of quota `rate`, on the
+    /// database's clock so that every instance agrees: `Ok(Err(wait))` when it holds too
+    /// few (nothing is taken unless `force`). `n = 0` takes nothing and is refused only when
+    /// forced takes have overdrawn the bucket. Only engines that share rates keep buckets.
+    fn take_rate(
+        &self,
+        bucket: &str,
+        key: &str,
+        rate: Rate,
+        n: u32,
+        force: bool,
+    ) -> StoreResult<Result<(), std::time::Duration>> {
+        let _ = (bucket, key, rate, n, force);
+        Err(StoreError::Backend(
+            "this engine keeps no shared rate buckets".into(),
+        ))
+    }
 }
 
 /// The ordering rule of the DS, decided from the group's state alone.

@@ -11,6 +11,7 @@
 //! advisory lock on its key.
 
 mod log;
+mod rates;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,7 @@ mod tests;
 use super::{
     bad_invite, check_group_info_epoch, check_group_quota, check_policy_rights, taken, to_i64,
     to_u64, Appended, Claimed, ClientRecord, GroupRecord, Handshake, InboxEntry, KeyPackageCount,
-    NewClient, NewGroup, NewMessage, PruneReport, Retention, Store, StoreError, StoreResult,
+    NewClient, NewGroup, NewMessage, PruneReport, Rate, Retention, Store, StoreError, StoreResult,
     StoredKeyPackage, StoredMessage,
 };
 use postgres::error::SqlState;
@@ -604,6 +605,31 @@ impl Store for PgStore {
             .execute("DELETE FROM invites WHERE expires_at < $1", &[&now])
             .map_err(backend)?;
         tx.commit().map_err(backend)?;
+        rates::prune(&mut conn)?;
         Ok(report)
+    }
+
+    fn pool_state(&self) -> Option<crate::metrics::PoolState> {
+        let state = self.pool.state();
+        Some(crate::metrics::PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        })
+    }
+
+    fn shares_rates(&self) -> bool {
+        true
+    }
+
+    fn take_rate(
+        &self,
+        bucket: &str,
+        key: &str,
+        rate: Rate,
+        n: u32,
+        force: bool,
+    ) -> StoreResult<Result<(), Duration>> {
+        rates::take(&mut self.conn()?, bucket, key, rate, n, force)
     }
 }

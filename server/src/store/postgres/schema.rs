@@ -104,6 +104,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (group_id, seq)
     );
     "#,
+    // 2: rate buckets shared by the instances. UNLOGGED: a crash may forget them (every
+    // bucket full again), which costs far less than a WAL flush on every post.
+    r#"
+    CREATE UNLOGGED TABLE rate_buckets (
+        bucket TEXT NOT NULL,
+        key TEXT NOT NULL,
+        tat BIGINT NOT NULL,
+        PRIMARY KEY (bucket, key)
+    );
+    CREATE INDEX rate_buckets_by_tat ON rate_buckets (tat);
+    "#,
 ];
 
 /// Bring the schema to the latest version in one transaction; several instances may call

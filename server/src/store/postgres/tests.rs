@@ -267,3 +267,67 @@ fn an_unreachable_database_is_a_backend_error() {
     let err = PgStore::connect("not a url", 2).unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
 }
+
+#[test]
+fn rate_buckets_are_shared_by_the_instances() {
+    use std::time::Duration;
+    let (_cleanup, stores) = instances(3, 2);
+    // Three cells a minute: one cell every 20 s.
+    let rate = Rate {
+        interval: Duration::from_secs(20),
+        burst: 3,
+    };
+    let take = |i: usize, key: &str, n: u32, force: bool| {
+        stores[i]
+            .take_rate("messages", key, rate, n, force)
+            .expect("take")
+    };
+    assert!(stores.iter().all(|s| s.shares_rates()));
+    assert_eq!(take(0, "a/1", 2, false), Ok(()));
+    assert_eq!(take(1, "a/1", 1, false), Ok(()));
+    // The fourth cell, through a third instance, finds the bucket empty and takes nothing.
+    let wait = take(2, "a/1", 1, false).expect_err("bucket is empty");
+    assert!(
+        wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+        "{wait:?}"
+    );
+    assert!(take(0, "a/1", 1, false).is_err());
+    // Another key and another bucket are untouched.
+    assert_eq!(take(1, "b/1", 3, false), Ok(()));
+    assert_eq!(
+        stores[2].take_rate("claims", "a/1", rate, 1, false),
+        Ok(Ok(()))
+    );
+    // More than the burst never passes, and takes nothing.
+    assert!(take(0, "c/1", 4, false).is_err());
+    assert_eq!(take(0, "c/1", 3, false), Ok(()));
+    // A forced take counts past the burst; an empty take is refused only once overdrawn.
+    assert_eq!(take(1, "d/1", 0, false), Ok(()));
+    assert_eq!(take(1, "d/1", 3, true), Ok(()));
+    assert_eq!(take(2, "d/1", 0, false), Ok(()));
+    let wait = take(2, "d/1", 1, true).expect_err("overdrawn");
+    assert!(wait <= Duration::from_secs(20), "{wait:?}");
+    let wait = take(0, "d/1", 0, false).expect_err("blocked");
+    assert!(
+        wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+        "{wait:?}"
+    );
+    // Pruning keeps buckets that are not full again.
+    stores[0].prune(&Retention::default(), 0).expect("prune");
+    assert!(take(1, "a/1", 1, false).is_err());
+}
+
+#[test]
+fn concurrent_takes_through_three_instances_never_exceed_the_burst() {
+    use std::time::Duration;
+    let (_cleanup, stores) = instances(3, 4);
+    let rate = Rate {
+        interval: Duration::from_secs(60),
+        burst: 12,
+    };
+    let results = race(&stores, 10, |s, _| {
+        s.take_rate("messages", "a/1", rate, 1, false)
+            .expect("take")
+    });
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 12);
+}
