@@ -1,7 +1,8 @@
-//! `cohort bench-fanout` (hidden): fan-out throughput and delivery latency of one group
-//! over loopback.
+//! `cohort bench-fanout` and `cohort bench-commits` (hidden): fan-out throughput and
+//! delivery latency of one group, and commit throughput over many groups, over loopback.
 //!
-//! An in-process cohort-server (SQLite file, WAL) and N clients in one process, each with
+//! Fan-out: an in-process cohort-server (SQLite file, WAL), or running servers given by
+//! `--servers` (spread over in turn), and N clients in one process, each with
 //! its own home (SQLite, WAL, `synchronous=FULL`), its own HTTP connection pool and its own
 //! WebSocket subscription. One member sends; every other member receives the push,
 //! decrypts and verifies the message and commits its new state and history to its home.
@@ -29,16 +30,84 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Run the benchmark.
-pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<ExitCode> {
+/// Where the clients connect: an in-process server, or running servers.
+struct Servers {
+    local: Option<LocalServer>,
+    urls: Vec<String>,
+}
+
+impl Servers {
+    async fn start(list: Option<&str>) -> Result<Servers> {
+        match list {
+            Some(list) => {
+                let urls: Vec<String> = list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(String::from)
+                    .collect();
+                if urls.is_empty() {
+                    return Err(Error::new("--servers lists no URL"));
+                }
+                Ok(Servers { local: None, urls })
+            }
+            None => {
+                // One client makes many requests a second here; the defaults are for people.
+                let quotas = cohort_server::limits::Limits {
+                    requests_per_second: 1_000_000,
+                    request_burst: 1_000_000,
+                    messages_per_minute: 1_000_000,
+                    ..Default::default()
+                };
+                let local = LocalServer::start_with(quotas).await?;
+                let urls = vec![local.url.clone()];
+                Ok(Servers {
+                    local: Some(local),
+                    urls,
+                })
+            }
+        }
+    }
+
+    /// Client `i`'s URL list: its own server first, the others after it (failover).
+    fn for_client(&self, i: usize) -> String {
+        let n = self.urls.len();
+        (0..n)
+            .map(|k| self.urls[(i + k) % n].as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn describe(&self) -> String {
+        match &self.local {
+            Some(l) => format!("in-process server {} (SQLite)", l.url),
+            None => format!("{} server(s): {}", self.urls.len(), self.urls.join(" ")),
+        }
+    }
+
+    async fn stop(self) {
+        if let Some(l) = self.local {
+            l.stop().await;
+        }
+    }
+}
+
+/// Run the fan-out benchmark.
+pub async fn run(
+    n: usize,
+    messages: usize,
+    rate: u32,
+    relaxed: bool,
+    servers: Option<&str>,
+) -> Result<ExitCode> {
     if n < 2 {
         return Err(Error::new("--members must be at least 2"));
     }
-    let server = LocalServer::start().await?;
+    let server = Servers::start(servers).await?;
     let homes = crate::home::private_tempdir("cohort-bench-")?;
     println!(
-        "fan-out benchmark: {n} members, {messages} messages from one sender, server {}",
-        server.url
+        "fan-out benchmark: {n} members, {messages} messages from one sender, {}",
+        server.describe()
     );
     println!(
         "receivers' homes: SQLite WAL, synchronous={}",
@@ -54,7 +123,7 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
     for i in 0..n {
         let mut m = Member::register(
             &homes.path().join(format!("m{i}")),
-            &server.url,
+            &server.for_client(i),
             &format!("m{i:03}"),
             None,
             None,
@@ -225,6 +294,110 @@ pub async fn run(n: usize, messages: usize, rate: u32, relaxed: bool) -> Result<
         }
     );
     Ok(if delivered == expected && agree {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Run the commit-throughput benchmark: `clients` clients share out `groups` PublicMessage
+/// groups (so the DS verifies every commit), create them, then all commit at once, one
+/// self-update per group, each client through its own server.
+pub async fn commits(groups: usize, clients: usize, servers: Option<&str>) -> Result<ExitCode> {
+    if clients == 0 || groups < clients {
+        return Err(Error::new(
+            "--groups must be at least --clients, and both above 0",
+        ));
+    }
+    let server = Servers::start(servers).await?;
+    let homes = crate::home::private_tempdir("cohort-bench-")?;
+    println!(
+        "commit benchmark: {groups} groups, {clients} clients committing at once, {}",
+        server.describe()
+    );
+    println!("clients' homes: SQLite WAL, synchronous=NORMAL (the server's fsyncs are measured)");
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..clients {
+        let dir = homes.path().join(format!("c{i}"));
+        let url = server.for_client(i);
+        let mine: Vec<String> = (i..groups)
+            .step_by(clients)
+            .map(|g| format!("g{g:05}"))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut m = Member::register(
+                &dir,
+                &url,
+                &format!("c{i:03}"),
+                None,
+                None,
+                crate::member::DEFAULT_SUITE,
+            )
+            .await?;
+            m.relax_durability()?;
+            for g in &mine {
+                m.create_group(g, false, false, None).await?;
+            }
+            m.take_events();
+            Ok::<_, Error>((m, mine))
+        }));
+    }
+    let mut ready = Vec::new();
+    for t in tasks {
+        ready.push(
+            t.await
+                .map_err(|e| Error::new(format!("setup task: {e}")))??,
+        );
+    }
+    println!(
+        "setup     {clients} clients enrolled, {groups} groups created   {}",
+        ms(t.elapsed())
+    );
+
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut m, mine) in ready {
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(mine.len());
+            let mut conflicts = 0;
+            for g in &mine {
+                let t = Instant::now();
+                let done = m.update(g).await?;
+                latencies.push(t.elapsed());
+                conflicts += done.conflicts;
+                m.take_events();
+            }
+            Ok::<_, Error>((latencies, conflicts))
+        }));
+    }
+    let mut latencies = Vec::with_capacity(groups);
+    let mut conflicts = 0;
+    for t in tasks {
+        let (l, c) = t
+            .await
+            .map_err(|e| Error::new(format!("commit task: {e}")))??;
+        latencies.extend(l);
+        conflicts += c;
+    }
+    let wall = start.elapsed();
+    server.stop().await;
+    latencies.sort();
+    println!();
+    println!(
+        "commits              {} in {} ({:.0} commits/s), conflicts {conflicts}",
+        latencies.len(),
+        ms(wall),
+        latencies.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "commit latency       p50 {}  p90 {}  p99 {}  max {} (build + POST + merge)",
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.9)),
+        ms(percentile(&latencies, 0.99)),
+        ms(latencies.last().copied().unwrap_or_default())
+    );
+    Ok(if latencies.len() == groups && conflicts == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -91,6 +91,24 @@ pub enum ClientCommand {
         /// disk here, unlike real devices).
         #[arg(long)]
         relaxed_fsync: bool,
+        /// Running servers (comma-separated; members are spread over them in turn) instead
+        /// of an in-process one. They must allow open enrollment.
+        #[arg(long)]
+        servers: Option<String>,
+    },
+    /// Commit-throughput benchmark: many clients, each committing once in each of its groups.
+    #[command(hide = true)]
+    BenchCommits {
+        /// Groups in all (one creator each, one commit each).
+        #[arg(long, default_value_t = 1000)]
+        groups: usize,
+        /// Clients committing at once; the groups are shared out among them.
+        #[arg(long, default_value_t = 20)]
+        clients: usize,
+        /// Running servers (comma-separated; clients are spread over them in turn) instead
+        /// of an in-process one. They must allow open enrollment.
+        #[arg(long)]
+        servers: Option<String>,
     },
 }
 
@@ -337,7 +355,16 @@ async fn dispatch(command: ClientCommand, home: &Path, server: Option<&str>) -> 
             messages,
             rate,
             relaxed_fsync,
-        } => return crate::bench::run(members, messages, rate, relaxed_fsync).await,
+            servers,
+        } => {
+            return crate::bench::run(members, messages, rate, relaxed_fsync, servers.as_deref())
+                .await
+        }
+        ClientCommand::BenchCommits {
+            groups,
+            clients,
+            servers,
+        } => return crate::bench::commits(groups, clients, servers.as_deref()).await,
     }
     Ok(ExitCode::SUCCESS)
 }

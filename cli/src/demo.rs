@@ -27,6 +27,11 @@ impl LocalServer {
     /// Start cohort-server in-process with open enrollment on a fresh temporary database, over
     /// TLS with a throwaway certificate whose CA this process pins.
     pub async fn start() -> Result<LocalServer> {
+        Self::start_with(cohort_server::limits::Limits::default()).await
+    }
+
+    /// [`LocalServer::start`] with other limits (benchmarks raise the per-client rates).
+    pub async fn start_with(quotas: cohort_server::limits::Limits) -> Result<LocalServer> {
         let throwaway = cohort_server::listener::ThrowawayTls::generate()
             .map_err(|e| Error::new(format!("cannot make a TLS certificate: {e}")))?;
         let tls = throwaway
@@ -43,6 +48,7 @@ impl LocalServer {
             cohort_server::Config {
                 enrollment: cohort_server::Enrollment::Open,
                 tls: Some(tls),
+                quotas,
                 ..cohort_server::Config::default()
             },
         )

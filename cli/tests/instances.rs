@@ -242,3 +242,69 @@ fn kill9_of_one_instance_its_clients_fail_over_nothing_acknowledged_is_lost() {
     let bob = clients[1].history("g");
     assert_eq!(alice, bob, "one log order for everyone");
 }
+
+/// Fan-out across instances: twenty members spread over three instances each send at once;
+/// every member then holds every other member's message exactly once, and all in one order
+/// (the log's).
+#[test]
+fn twenty_members_on_three_instances_each_message_reaches_everyone_once_in_log_order() {
+    const MEMBERS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let url = database("fanout");
+    let servers: Vec<Server> = (0..INSTANCES)
+        .map(|i| Server::start_postgres(dir.path(), &format!("server{i}"), &url))
+        .collect();
+    let urls = |i: usize| {
+        (0..INSTANCES)
+            .map(|k| servers[(i + k) % INSTANCES].url.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let members: Vec<Client> = (0..MEMBERS)
+        .map(|i| Client::new(dir.path(), &urls(i), &format!("f{i:02}")))
+        .collect();
+    std::thread::scope(|s| {
+        for m in &members {
+            s.spawn(move || {
+                m.ok(&["register", &m.name]);
+                m.ok(&["keypackages", "publish", "--count", "1"]);
+            });
+        }
+    });
+    let owner = &members[0];
+    owner.ok(&["group", "create", "fan"]);
+    let mut args = vec!["group", "add", "fan"];
+    args.extend(members[1..].iter().map(|m| m.name.as_str()));
+    owner.ok(&args);
+    std::thread::scope(|s| {
+        for m in &members[1..] {
+            s.spawn(move || m.ok(&["sync"]));
+        }
+    });
+    let text = |m: &Client| format!("hello from {}", m.name);
+    std::thread::scope(|s| {
+        for m in &members {
+            s.spawn(move || m.ok(&["send", "fan", &text(m)]));
+        }
+    });
+    std::thread::scope(|s| {
+        for m in &members {
+            s.spawn(move || m.ok(&["sync"]));
+        }
+    });
+    let histories: Vec<Vec<String>> = members.iter().map(|m| m.history("fan")).collect();
+    for (m, history) in members.iter().zip(&histories) {
+        for other in &members {
+            let t = text(other);
+            let n = history.iter().filter(|h| **h == t).count();
+            assert_eq!(n, 1, "{}: {t:?} seen {n} times in {history:?}", m.name);
+        }
+    }
+    for (m, history) in members.iter().zip(&histories).skip(1) {
+        assert_eq!(history, &histories[0], "{} saw another order", m.name);
+    }
+    let expected = owner.status("fan");
+    for m in &members[1..] {
+        assert_eq!(m.status("fan"), expected, "{} diverged", m.name);
+    }
+}
