@@ -85,6 +85,9 @@ pub struct Config {
     pub ca_key: Option<authority::key_file::CaKeyFile>,
     /// PostgreSQL URL whose `LISTEN/NOTIFY` carries events between the instances sharing it.
     pub push_database: Option<String>,
+    /// Root certificates (PEM) that the push connection verifies the database against; `None`:
+    /// plain (see [`store::postgres::tls`]).
+    pub push_database_ca: Option<std::path::PathBuf>,
     /// Serve HTTPS with this identity; `None` serves plain HTTP (loopback only, unless
     /// `insecure_http`).
     pub tls: Option<listener::TlsIdentity>,
@@ -113,6 +116,7 @@ impl std::fmt::Debug for Config {
                 "push_database",
                 &self.push_database.as_ref().map(|_| "<set>"),
             )
+            .field("push_database_ca", &self.push_database_ca)
             .field("insecure_http", &self.insecure_http)
             .field("limits", &self.limits)
             .field("quotas", &self.quotas)
@@ -133,6 +137,7 @@ impl Default for Config {
             ca_name: "Cohort root CA".into(),
             ca_key: None,
             push_database: None,
+            push_database_ca: None,
             tls: None,
             insecure_http: false,
             limits: listener::ConnectionLimits::default(),
@@ -329,10 +334,10 @@ pub async fn start(
     }
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (events, _) = broadcast::channel(1024);
-    let bus = config
-        .push_database
-        .clone()
-        .map(|url| push::start(url, events.clone(), shutdown_rx.clone()));
+    let bus = config.push_database.clone().map(|url| {
+        let ca = config.push_database_ca.clone();
+        push::start(url, ca, events.clone(), shutdown_rx.clone())
+    });
     if let Some((_, listening)) = &bus {
         // Hear the other instances before saying we are up; a database that is away now
         // only delays push (clients catch up by cursor), it does not stop the start.

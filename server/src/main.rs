@@ -25,10 +25,21 @@ struct Cli {
     serve: ServeArgs,
 }
 
+/// Which storage engine, where, and how to reach it.
+#[derive(Args, Clone)]
+struct StoreArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Root certificates (PEM) of the PostgreSQL server: connect over TLS, verified against
+    /// them (and the URL's host). Without it the connection is plain.
+    #[arg(long)]
+    database_ca: Option<PathBuf>,
+}
+
 /// Which storage engine, and where.
 #[derive(Args, Clone)]
 #[group(required = false, multiple = false)]
-struct StoreArgs {
+struct EngineArgs {
     /// SQLite database path (created if missing): one instance.
     #[arg(long)]
     db: Option<PathBuf>,
@@ -42,13 +53,18 @@ const DEFAULT_PG_POOL: u32 = 16;
 
 impl StoreArgs {
     fn open(&self, grace: u64, pool: u32) -> Result<Box<dyn Store>, String> {
-        match (&self.db, &self.database) {
+        match (&self.engine.db, &self.engine.database) {
+            (Some(_), _) if self.database_ca.is_some() => {
+                Err("--database-ca is for PostgreSQL (--database), not SQLite".into())
+            }
             (Some(db), None) => SqliteStore::open(db)
                 .map(|s| Box::new(s.with_grace_epochs(grace)) as Box<dyn Store>)
                 .map_err(|e| format!("cannot open database: {e}")),
-            (None, Some(url)) => PgStore::connect(url, pool.max(1))
-                .map(|s| Box::new(s.with_grace_epochs(grace)) as Box<dyn Store>)
-                .map_err(|e| format!("cannot open database: {e}")),
+            (None, Some(url)) => {
+                PgStore::connect_tls(url, pool.max(1), self.database_ca.as_deref())
+                    .map(|s| Box::new(s.with_grace_epochs(grace)) as Box<dyn Store>)
+                    .map_err(|e| format!("cannot open database: {e}"))
+            }
             _ => Err("give --db PATH (SQLite) or --database URL (PostgreSQL)".into()),
         }
     }
@@ -226,10 +242,10 @@ fn admin(command: Command) -> Result<(), String> {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    if args.store.db.is_none() && args.store.database.is_none() {
+    if args.store.engine.db.is_none() && args.store.engine.database.is_none() {
         return Err("give --db PATH (SQLite) or --database URL (PostgreSQL) to serve".into());
     }
-    let ca_key_beside = match (&args.store.db, &args.ca_key) {
+    let ca_key_beside = match (&args.store.engine.db, &args.ca_key) {
         (_, Some(_)) => None,
         (Some(db), None) => Some(db.clone()),
         (None, None) => {
@@ -261,7 +277,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let config = Config {
         ca_key: Some(ca_key),
-        push_database: args.store.database.clone(),
+        push_database: args.store.engine.database.clone(),
+        push_database_ca: args.store.database_ca.clone(),
         tls,
         insecure_http: args.insecure_http,
         limits: cohort_server::listener::ConnectionLimits {

@@ -93,18 +93,20 @@ fn origin() -> String {
 /// listens, so that a server can report itself started only once it hears the others.
 pub(crate) fn start(
     url: String,
+    ca: Option<std::path::PathBuf>,
     local: broadcast::Sender<Event>,
     stop: watch::Receiver<bool>,
 ) -> (Bus, watch::Receiver<bool>) {
     let origin: Arc<str> = Arc::from(origin());
     let (outgoing, rx) = mpsc::channel(QUEUE);
     let (listening_tx, listening) = watch::channel(false);
-    tokio::spawn(run(url, origin.clone(), local, rx, stop, listening_tx));
+    tokio::spawn(run(url, ca, origin.clone(), local, rx, stop, listening_tx));
     (Bus { origin, outgoing }, listening)
 }
 
 async fn run(
     url: String,
+    ca: Option<std::path::PathBuf>,
     origin: Arc<str>,
     local: broadcast::Sender<Event>,
     mut outgoing: mpsc::Receiver<String>,
@@ -118,7 +120,7 @@ async fn run(
             return;
         }
         match session(
-            &url,
+            (&url, ca.as_deref()),
             &origin,
             &local,
             &mut outgoing,
@@ -144,7 +146,7 @@ async fn run(
 
 /// One connection's life: Ok when told to stop, Err when the connection failed.
 async fn session(
-    url: &str,
+    (url, ca): (&str, Option<&std::path::Path>),
     origin: &str,
     local: &broadcast::Sender<Event>,
     outgoing: &mut mpsc::Receiver<String>,
@@ -152,7 +154,13 @@ async fn session(
     first: bool,
     listening: &watch::Sender<bool>,
 ) -> Result<(), String> {
-    let connect = tokio_postgres::connect(url, tokio_postgres::NoTls);
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+    let (mode, tls) = crate::store::postgres::tls::connector(config.get_ssl_mode(), ca)
+        .map_err(|e| e.to_string())?;
+    config.ssl_mode(mode);
+    let connect = config.connect(tls);
     let (client, mut connection) = tokio::time::timeout(Duration::from_secs(5), connect)
         .await
         .map_err(|_| "connect timed out".to_string())?

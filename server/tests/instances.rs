@@ -237,3 +237,21 @@ async fn enrollment_failures_from_one_address_count_on_every_instance() {
         .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// With `--database-ca` the pool and the push bus both reach PostgreSQL over verified TLS,
+/// and push still crosses instances.
+#[tokio::test]
+async fn instances_reach_postgres_over_tls_and_push_still_crosses() {
+    let ca = std::env::var("COHORT_TEST_DATABASE_CA")
+        .expect("COHORT_TEST_DATABASE_CA is not set: run the tests with .ci/test");
+    let servers = instances(2, &["--open", "--database-ca", &ca]);
+    let (a, b) = (&servers[0], &servers[1]);
+    let alice = a.enroll("alice/1").await;
+    let gid = a.create_group(&alice, b"tls", false).await;
+    let mut ws = subscribe(b, &alice).await;
+    let msg = app_msg(b"tls", 0);
+    let body = expect(StatusCode::CREATED, a.send_msg(&alice, &gid, &msg).await);
+    let push = next_json(&mut ws).await;
+    assert_eq!(push["type"], "message", "{push}");
+    assert_eq!(push["seq"], body["seq"]);
+}

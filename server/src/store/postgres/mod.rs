@@ -15,6 +15,7 @@ mod rates;
 mod schema;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use super::{
     bad_invite, check_group_info_epoch, check_group_quota, check_policy_rights, taken, to_i64,
@@ -23,10 +24,12 @@ use super::{
     StoredKeyPackage, StoredMessage,
 };
 use postgres::error::SqlState;
-use postgres::{Config, NoTls, Row};
+use postgres::{Config, Row};
 use r2d2_postgres::r2d2;
 use r2d2_postgres::PostgresConnectionManager;
+use std::path::Path;
 use std::time::Duration;
+use tls::MakeRustlsConnect;
 use zeroize::Zeroizing;
 
 /// How long connecting, or waiting for a pooled connection, may take when the URL does not
@@ -44,8 +47,8 @@ mod lock {
     pub(super) const KEY_PACKAGES: i32 = 3;
 }
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
+type Conn = r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>;
 
 fn backend(e: postgres::Error) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -90,20 +93,37 @@ impl PgStore {
     /// with libpq's query parameters) with at most `pool_size` connections, and bring its
     /// schema up to date. Blocking: call it off the async runtime.
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
+        Self::connect_tls(url, pool_size, None)
+    }
+
+    /// [`PgStore::connect`] over TLS verified against the roots in `ca` (a PEM file); with
+    /// `None`, plain (see [`tls`]).
+    pub fn connect_tls(url: &str, pool_size: u32, ca: Option<&Path>) -> StoreResult<Self> {
         // The parse error does not echo the URL, which may hold a password.
         let config: Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
-        Self::connect_with(config, pool_size)
+        Self::connect_with_tls(config, pool_size, ca)
     }
 
     /// [`PgStore::connect`] from a parsed configuration.
-    pub fn connect_with(mut config: Config, pool_size: u32) -> StoreResult<Self> {
+    pub fn connect_with(config: Config, pool_size: u32) -> StoreResult<Self> {
+        Self::connect_with_tls(config, pool_size, None)
+    }
+
+    /// [`PgStore::connect_tls`] from a parsed configuration.
+    pub fn connect_with_tls(
+        mut config: Config,
+        pool_size: u32,
+        ca: Option<&Path>,
+    ) -> StoreResult<Self> {
+        let (mode, tls) = tls::connector(config.get_ssl_mode(), ca)?;
+        config.ssl_mode(mode);
         let timeout = *config
             .get_connect_timeout()
             .unwrap_or(&DEFAULT_CONNECT_TIMEOUT);
         config.connect_timeout(timeout);
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config, tls);
         // Connections open on demand (one kept warm), so that many small instances or test
         // databases do not hold `pool_size` connections each while idle.
         let pool = r2d2::Pool::builder()

@@ -331,3 +331,67 @@ fn concurrent_takes_through_three_instances_never_exceed_the_burst() {
     });
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 12);
 }
+
+/// The test cluster's CA (`.ci/postgres` writes it; `.ci/test` exports its path).
+fn test_ca() -> std::path::PathBuf {
+    std::env::var_os("COHORT_TEST_DATABASE_CA")
+        .map(Into::into)
+        .expect("COHORT_TEST_DATABASE_CA is not set: run the tests with .ci/test")
+}
+
+#[test]
+fn tls_to_postgres_is_verified_and_never_downgraded() {
+    let (_cleanup, config) = crate::store::tests::fresh_database();
+    let store = PgStore::connect_with_tls(config.clone(), 2, Some(&test_ca())).expect("TLS");
+    let ssl: bool = store
+        .conn()
+        .expect("connection")
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .expect("pg_stat_ssl")
+        .get(0);
+    assert!(ssl, "the pool's connection is TLS");
+    // Without roots: plain, never a TLS attempt that could fall back silently.
+    let plain = PgStore::connect_with(config.clone(), 1).expect("plain");
+    let ssl: bool = plain
+        .conn()
+        .expect("connection")
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .expect("pg_stat_ssl")
+        .get(0);
+    assert!(!ssl);
+    // Another CA's roots: the server's certificate is refused.
+    let dir = std::env::temp_dir().join(format!("cohort-other-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other = dir.join("other-ca.pem");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(&other, cert.pem()).unwrap();
+    let refused = PgStore::connect_with_tls(config.clone(), 1, Some(&other));
+    assert!(
+        matches!(&refused, Err(StoreError::Backend(m)) if m.contains("unreachable")),
+        "{:?}",
+        refused.map(|_| ())
+    );
+    // sslmode=require without roots is an error, not an unverified connection.
+    let mut require = config.clone();
+    require.ssl_mode(::postgres::config::SslMode::Require);
+    let refused = PgStore::connect_with(require, 1);
+    assert!(
+        matches!(&refused, Err(StoreError::Backend(m)) if m.contains("--database-ca")),
+        "{:?}",
+        refused.map(|_| ())
+    );
+    // A file without a certificate is refused at start.
+    std::fs::write(dir.join("empty.pem"), b"").unwrap();
+    assert!(PgStore::connect_with_tls(config, 1, Some(&dir.join("empty.pem"))).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
