@@ -240,3 +240,21 @@ fn ml_dsa_csr_without_proof_of_possession_is_refused() {
     ca.issue(&csr, "alice@example.org/d", 1)
         .expect("the untouched request");
 }
+
+/// The largest ML-DSA KeyPackage (ML-DSA-87 with ML-KEM-1024, X.509 credential `[leaf,
+/// root]`) against the 4 MiB KeyPackage upload limit (base64 strings in JSON).
+#[test]
+fn ml_dsa_87_key_packages_fit_the_upload_limit() {
+    use cohort::codec::Encode;
+    use cohort::group::{KeyPackageOptions, KeyPackageSecrets};
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let s = suite(0xF00B);
+    let (key, leaf) = enroll(&ca, 0xF00B, "alice@example.org/pq");
+    let cred = x509_credential(&[leaf, ca.root_der().to_vec()]);
+    let kp = KeyPackageSecrets::generate(&s, cred, &key, &KeyPackageOptions::default())
+        .expect("key package");
+    let bytes = kp.key_package.to_bytes().len();
+    let per_upload = (4usize << 20) / (bytes.div_ceil(3) * 4 + 3);
+    eprintln!("ML-DSA-87 X.509 KeyPackage: {bytes} bytes; {per_upload} per 4 MiB upload");
+    assert!(per_upload >= 100, "{bytes} bytes");
+}
