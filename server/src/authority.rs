@@ -4,7 +4,8 @@
 //! signing a PKCS#10 request with it ([`certificate_request`]); the CA answers with a leaf
 //! certificate binding the identity `mls:<client id>` (a URI subject alternative name) to that
 //! key. MLS credentials are then X.509 credentials (RFC 9420 §5.3) with the chain
-//! `[leaf, root]`, which any member checks with [`validate_credential`].
+//! `[leaf, root]`, which any member checks with [`validate_credential`]. Subject keys are
+//! Ed25519, ECDSA P-256 or, for the post-quantum suites, ML-DSA ([`mldsa`]).
 
 use cohort::crypto::SignaturePrivateKey;
 use cohort::messages::{Certificate, Credential};
@@ -34,7 +35,7 @@ pub fn identity_for(client_id: &str) -> String {
 pub enum AuthorityError {
     /// The CSR is not DER PKCS#10 or its self-signature (proof of possession) is wrong.
     BadRequest(&'static str),
-    /// The key algorithm is neither Ed25519 nor ECDSA P-256.
+    /// The key algorithm is none of Ed25519, ECDSA P-256 and ML-DSA-44/65/87.
     UnsupportedKey,
     /// Certificate generation failed (a bug or a corrupt CA key).
     Internal(String),
@@ -45,7 +46,10 @@ impl fmt::Display for AuthorityError {
         match self {
             AuthorityError::BadRequest(m) => write!(f, "bad certificate request: {m}"),
             AuthorityError::UnsupportedKey => {
-                write!(f, "unsupported key algorithm (use Ed25519 or ECDSA P-256)")
+                write!(
+                    f,
+                    "unsupported key algorithm (use Ed25519, ECDSA P-256 or ML-DSA)"
+                )
             }
             AuthorityError::Internal(m) => write!(f, "certificate authority error: {m}"),
         }
@@ -59,6 +63,7 @@ fn internal(e: impl fmt::Display) -> AuthorityError {
 }
 
 pub mod key_file;
+pub mod mldsa;
 
 /// What the CA persists: its PKCS#8 private key (in a [`key_file::CaKeyFile`]) and its
 /// self-signed root certificate (DER, in the database).
@@ -83,7 +88,8 @@ impl fmt::Debug for CaMaterial {
 pub struct IssuedCertificate {
     /// DER of the leaf certificate.
     pub der: Vec<u8>,
-    /// The certified key in MLS `SignaturePublicKey` form (raw Ed25519 or SEC1 P-256).
+    /// The certified key in MLS `SignaturePublicKey` form (raw Ed25519, SEC1 P-256 or the
+    /// FIPS 204 ML-DSA encoding).
     pub signature_key: Vec<u8>,
     /// The identity URI in the subject alternative name.
     pub identity: String,
@@ -202,6 +208,15 @@ impl CertificateAuthority {
         not_before: OffsetDateTime,
         not_after: OffsetDateTime,
     ) -> Result<IssuedCertificate, AuthorityError> {
+        let identity = identity_for(client_id);
+        if let Some(key) = mldsa::verify_request(csr_der)? {
+            let params = Self::leaf_params(client_id, &identity, not_before, not_after)?;
+            return Ok(IssuedCertificate {
+                der: mldsa::signed_by(&params, &key, &self.issuer)?,
+                signature_key: key.raw().to_vec(),
+                identity,
+            });
+        }
         let csr = CertificateSigningRequestDer::from(csr_der);
         // from_der verifies the request's self-signature: proof of possession of the key.
         let request = CertificateSigningRequestParams::from_der(&csr).map_err(|e| match e {
@@ -215,14 +230,31 @@ impl CertificateAuthority {
         if alg != &PKCS_ED25519 && alg != &PKCS_ECDSA_P256_SHA256 {
             return Err(AuthorityError::UnsupportedKey);
         }
-        let identity = identity_for(client_id);
+        let params = Self::leaf_params(client_id, &identity, not_before, not_after)?;
+        let cert = params
+            .signed_by(&request.public_key, &self.issuer)
+            .map_err(internal)?;
+        Ok(IssuedCertificate {
+            der: cert.der().to_vec(),
+            signature_key: request.public_key.der_bytes().to_vec(),
+            identity,
+        })
+    }
+
+    /// What the CA certifies for `client_id`, whatever the request asked for.
+    fn leaf_params(
+        client_id: &str,
+        identity: &str,
+        not_before: OffsetDateTime,
+        not_after: OffsetDateTime,
+    ) -> Result<CertificateParams, AuthorityError> {
         // Requested names and extensions are ignored: the CA decides what it certifies.
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
         dn.push(DnType::CommonName, client_id);
         params.distinguished_name = dn;
         let uri = identity
-            .clone()
+            .to_string()
             .try_into()
             .map_err(|_| AuthorityError::BadRequest("identity is not an IA5 string"))?;
         params.subject_alt_names = vec![SanType::URI(uri)];
@@ -233,14 +265,7 @@ impl CertificateAuthority {
         params.not_after = not_after;
         params.serial_number = Some(random_serial()?);
         params.use_authority_key_identifier_extension = true;
-        let cert = params
-            .signed_by(&request.public_key, &self.issuer)
-            .map_err(internal)?;
-        Ok(IssuedCertificate {
-            der: cert.der().to_vec(),
-            signature_key: request.public_key.der_bytes().to_vec(),
-            identity,
-        })
+        Ok(params)
     }
 }
 
@@ -304,6 +329,10 @@ pub fn certificate_request(
     signer: &SignaturePrivateKey,
     client_id: &str,
 ) -> Result<Vec<u8>, AuthorityError> {
+    if mldsa::Level::of_public_key(signer.public_key()).is_some() {
+        let seed = signer.to_bytes();
+        return mldsa::certificate_request(seed.as_bytes(), signer.public_key(), client_id);
+    }
     let key = MlsSigningKey {
         alg: algorithm_of(signer.public_key())?,
         key: signer,

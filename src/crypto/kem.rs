@@ -108,7 +108,7 @@ macro_rules! with_kem {
                 $body
             }
             #[cfg(feature = "pq")]
-            KemAlg::XWing => {
+            KemAlg::XWing | KemAlg::XWingOpenMls => {
                 type $K = hpke::kem::XWing;
                 $body
             }
@@ -152,6 +152,19 @@ fn private_key<K: Kem>(sk: &[u8]) -> Result<K::PrivateKey> {
 fn derive<K: Kem>(ikm: &[u8]) -> (Secret, Vec<u8>) {
     let (sk, pk) = K::derive_keypair(ikm);
     (private_bytes::<K>(&sk), pk.to_bytes().to_vec())
+}
+
+/// OpenMLS's X-Wing DeriveKeyPair (suite 0x004D): the 32-byte private key (seed) is
+/// SHAKE256(ikm, 32), with no HPKE labels.
+#[cfg(feature = "pq")]
+fn derive_xwing_unlabeled(ikm: &[u8]) -> Result<(Secret, Vec<u8>)> {
+    use shake::digest::{ExtendableOutput, Update, XofReader};
+    let mut seed = Secret::zero(32);
+    let mut xof = shake::Shake256::default();
+    xof.update(ikm);
+    xof.finalize_xof().read(seed.as_mut_bytes());
+    let public = public_of::<hpke::kem::XWing>(seed.as_bytes())?;
+    Ok((seed, public))
 }
 
 fn public_of<K: Kem>(sk: &[u8]) -> Result<Vec<u8>> {
@@ -217,6 +230,10 @@ impl KemAlg {
 
     /// DeriveKeyPair(ikm): returns (serialized private key, public key).
     pub(crate) fn derive_key_pair(self, ikm: &[u8]) -> Result<(Secret, Vec<u8>)> {
+        #[cfg(feature = "pq")]
+        if self == KemAlg::XWingOpenMls {
+            return derive_xwing_unlabeled(ikm);
+        }
         with_kem!(self, K => Ok(derive::<K>(ikm)), X448 => dhkem::derive_key_pair(ikm))
     }
 

@@ -18,6 +18,8 @@ mod suite;
 mod tests;
 #[cfg(all(test, feature = "pq"))]
 mod tests_pq;
+#[cfg(all(test, feature = "pq"))]
+mod tests_pq_hybrid;
 
 pub use cipher_suite::CipherSuite;
 pub use hpke::HpkePrivateKey;

@@ -79,6 +79,11 @@ pub(crate) enum KemAlg {
     /// X-Wing, ML-KEM-768 + X25519 (0x647a).
     #[cfg(feature = "pq")]
     XWing,
+    /// X-Wing as OpenMLS's suite 0x004D uses it: the same KEM, but DeriveKeyPair(ikm) takes
+    /// the seed SHAKE256(ikm, 32), without draft-ietf-hpke-pq's labels (measured against
+    /// OpenMLS 0.9 / openmls_libcrux_crypto 0.4: `interop/openmls/tests/xwing_derive.rs`).
+    #[cfg(feature = "pq")]
+    XWingOpenMls,
     /// ML-KEM-768 (0x0041).
     #[cfg(feature = "pq")]
     MlKem768,
@@ -239,7 +244,7 @@ fn pq_row(id: CipherSuite) -> Option<(KemAlg, AeadAlg, HashAlg, SigAlg)> {
     type C = CipherSuite;
     Some(match id {
         C::MLS_256_XWING_CHACHA20POLY1305_SHA256_ED25519 => {
-            (XWing, ChaCha20Poly1305, Sha256, Ed25519)
+            (XWingOpenMls, ChaCha20Poly1305, Sha256, Ed25519)
         }
         C::MLS_128_MLKEM768X25519_AES128GCM_SHA256_ED25519 => (XWing, Aes128Gcm, Sha256, Ed25519),
         C::MLS_128_MLKEM768X25519_AES256GCM_SHA384_ED25519 => (XWing, Aes256Gcm, Sha384, Ed25519),

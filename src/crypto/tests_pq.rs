@@ -348,3 +348,26 @@ fn our_seal_opens_with_the_hpke_crate() {
         assert_eq!(open(&suite, &key), b"plaintext", "{id:?}");
     }
 }
+
+/// 0x004D derives X-Wing key pairs as OpenMLS does (checked against OpenMLS itself in
+/// `interop/openmls/tests/xwing_derive.rs`); the draft suites with the same KEM do not.
+#[test]
+fn openmls_xwing_suite_derives_its_own_way() {
+    let openmls = Suite::new(CipherSuite::MLS_256_XWING_CHACHA20POLY1305_SHA256_ED25519).unwrap();
+    let draft = Suite::new(CipherSuite::MLS_128_MLKEM768X25519_AES128GCM_SHA256_ED25519).unwrap();
+    assert_eq!(openmls.kem.id(), draft.kem.id());
+    let ikm = [7u8; 32];
+    let (a, b) = (
+        openmls.derive_key_pair(&ikm).unwrap(),
+        draft.derive_key_pair(&ikm).unwrap(),
+    );
+    assert_ne!(a.public_key(), b.public_key());
+    // Same KEM otherwise: a 0x004D key loads, seals and opens under the draft suite's KEM.
+    let reloaded = draft.hpke_key_from_bytes(a.to_bytes().as_bytes()).unwrap();
+    assert_eq!(reloaded.public_key(), a.public_key());
+    let (shared, enc) = KemAlg::XWing.encap(a.public_key()).unwrap();
+    let back = KemAlg::XWingOpenMls
+        .decap(&enc, a.to_bytes().as_bytes(), a.public_key())
+        .unwrap();
+    assert_eq!(shared.as_bytes(), back.as_bytes());
+}

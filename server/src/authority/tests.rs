@@ -177,3 +177,84 @@ fn csr_with_bad_signature_is_refused() {
         Err(AuthorityError::BadRequest(_))
     ));
 }
+
+/// The post-quantum signature suites: the leaf certifies the ML-DSA key in an RFC 9881
+/// SubjectPublicKeyInfo (id-ml-dsa-44/65/87, parameters absent, the raw key as the BIT
+/// STRING), signed by the Ed25519 root, and validates as an MLS credential.
+#[test]
+fn issued_chain_validates_ml_dsa() {
+    let (ca, _) = CertificateAuthority::generate("test root", 1).expect("ca");
+    for (suite_id, arc, pk_len) in [
+        (0xF009u16, 17, 1312),
+        (0xF00A, 18, 1952),
+        (0xF00B, 19, 2592),
+    ] {
+        let (key, leaf) = enroll(&ca, suite_id, "alice@example.org/pq");
+        assert_eq!(key.public_key().len(), pk_len);
+        let (_, cert) = x509_parser::parse_x509_certificate(&leaf).expect("DER X.509");
+        let spki = cert.public_key();
+        assert_eq!(
+            spki.algorithm.algorithm.to_id_string(),
+            format!("2.16.840.1.101.3.4.3.{arc}")
+        );
+        assert!(spki.algorithm.parameters.is_none(), "parameters absent");
+        assert_eq!(spki.subject_public_key.data.as_ref(), key.public_key());
+        // The CA keeps its Ed25519 key: the leaf's signature is Ed25519.
+        assert_eq!(
+            cert.signature_algorithm.algorithm.to_id_string(),
+            "1.3.101.112"
+        );
+        let cred = x509_credential(&[leaf.clone(), ca.root_der().to_vec()]);
+        let id = validate_credential(&cred, ca.root_der(), now(), key.public_key()).expect("valid");
+        assert_eq!(id.client_id, "alice@example.org/pq");
+        // Another ML-DSA key of the same size is not the certified one.
+        let other = suite(suite_id).generate_signature_key_pair().expect("key");
+        assert_eq!(
+            validate_credential(&cred, ca.root_der(), now(), other.public_key()),
+            Err(CredentialError::KeyMismatch)
+        );
+    }
+}
+
+#[test]
+fn ml_dsa_csr_without_proof_of_possession_is_refused() {
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let key = suite(0xF009).generate_signature_key_pair().expect("key");
+    let csr = certificate_request(&key, "alice@example.org/d").expect("csr");
+    // A flipped bit in the signature, then in the public key (same length, other key).
+    let mut bad_sig = csr.clone();
+    let last = bad_sig.len() - 1;
+    bad_sig[last] ^= 1;
+    let pk_at = csr
+        .windows(32)
+        .position(|w| w == &key.public_key()[..32])
+        .expect("the key is in the request");
+    let mut bad_key = csr.clone();
+    bad_key[pk_at + 7] ^= 1;
+    for tampered in [bad_sig, bad_key] {
+        assert_eq!(
+            ca.issue(&tampered, "alice@example.org/d", 1).map(|c| c.der),
+            Err(AuthorityError::BadRequest("signature does not verify"))
+        );
+    }
+    ca.issue(&csr, "alice@example.org/d", 1)
+        .expect("the untouched request");
+}
+
+/// The largest ML-DSA KeyPackage (ML-DSA-87 with ML-KEM-1024, X.509 credential `[leaf,
+/// root]`) against the 4 MiB KeyPackage upload limit (base64 strings in JSON).
+#[test]
+fn ml_dsa_87_key_packages_fit_the_upload_limit() {
+    use cohort::codec::Encode;
+    use cohort::group::{KeyPackageOptions, KeyPackageSecrets};
+    let (ca, _) = CertificateAuthority::generate("root", 1).expect("ca");
+    let s = suite(0xF00B);
+    let (key, leaf) = enroll(&ca, 0xF00B, "alice@example.org/pq");
+    let cred = x509_credential(&[leaf, ca.root_der().to_vec()]);
+    let kp = KeyPackageSecrets::generate(&s, cred, &key, &KeyPackageOptions::default())
+        .expect("key package");
+    let bytes = kp.key_package.to_bytes().len();
+    let per_upload = (4usize << 20) / (bytes.div_ceil(3) * 4 + 3);
+    eprintln!("ML-DSA-87 X.509 KeyPackage: {bytes} bytes; {per_upload} per 4 MiB upload");
+    assert!(per_upload >= 100, "{bytes} bytes");
+}
