@@ -30,8 +30,7 @@ use cohort::framing::{
     sign_content, Content, FramedContent, MLSMessage, MLSMessageBody, Sender, WireFormat,
 };
 use cohort::group::{
-    CommitOptions, Group, GroupConfig, MemoryPskStore, PublicGroup, PublicReceived,
-    ReceivedMessage,
+    CommitOptions, Group, GroupConfig, MemoryPskStore, PublicGroup, PublicReceived, ReceivedMessage,
 };
 use cohort::messages::{Extension, ExtensionType, Extensions, GroupInfo, Proposal, ProposalOrRef};
 use libfuzzer_sys::arbitrary::Unstructured;
@@ -78,8 +77,8 @@ fn build() -> Pool {
     let mut psks = MemoryPskStore::default();
     psks.insert_external(b"fuzz-psk", Secret::new(vec![7; 32]));
     let group_info = alice.group_info().unwrap().to_bytes();
-    let view = PublicGroup::from_group_info(&group_info_of(&group_info).unwrap(), None, config())
-        .unwrap();
+    let view =
+        PublicGroup::from_group_info(&group_info_of(&group_info).unwrap(), None, config()).unwrap();
     assert!(
         view.to_bytes() == alice.public_view().to_bytes(),
         "a view from the GroupInfo is the member's public view"
@@ -100,7 +99,9 @@ fn build() -> Pool {
     }])
     .unwrap();
     put(&a.propose_update().unwrap());
-    put(&a.propose_add(support::key_package("dave").key_package).unwrap());
+    put(&a
+        .propose_add(support::key_package("dave").key_package)
+        .unwrap());
     put(&a.propose_psk(psk_id.clone()).unwrap());
     put(&a.propose_group_context_extensions(ext.clone()).unwrap());
     put(&a.propose_remove(2).unwrap());
@@ -169,7 +170,10 @@ fn build() -> Pool {
     });
     // GroupInfos: this epoch's, and each commit's next epoch's.
     let infos: Vec<Vec<u8>> = std::iter::once(group_info.clone())
-        .chain(msgs.iter().filter_map(|e| Some(e.committer.as_ref()?.1.clone())))
+        .chain(
+            msgs.iter()
+                .filter_map(|e| Some(e.committer.as_ref()?.1.clone())),
+        )
         .collect();
     for wire in infos {
         msgs.push(Entry {
@@ -192,7 +196,9 @@ fn build() -> Pool {
 /// The key that signs `sender`'s content, and the member whose membership key tags it.
 fn sender_keys(pool: &Pool, sender: Sender) -> Option<(&SignaturePrivateKey, Option<&Group>)> {
     match sender {
-        Sender::Member(i) if i < 3 => Some((&pool.signers[i as usize], Some(&pool.members[i as usize]))),
+        Sender::Member(i) if i < 3 => {
+            Some((&pool.signers[i as usize], Some(&pool.members[i as usize])))
+        }
         Sender::NewMemberCommit => Some((&pool.gina, None)),
         Sender::NewMemberProposal => Some((&pool.erin, None)),
         _ => None,
@@ -256,8 +262,13 @@ fn resign(pool: &Pool, content: FramedContent, tag: Option<Bytes>) -> Option<MLS
             member.clone().protect_unchecked(auth).ok()
         }
         None => {
-            let context = content.sender.signs_group_context().then(|| pool.view.context());
-            Some(support::forge_external(&suite, signer, content, context, tag))
+            let context = content
+                .sender
+                .signs_group_context()
+                .then(|| pool.view.context());
+            Some(support::forge_external(
+                &suite, signer, content, context, tag,
+            ))
         }
     }
 }
@@ -275,7 +286,10 @@ fn resign_group_info(u: &mut Unstructured<'_>, pool: &Pool, gi: &GroupInfo) -> O
         signature: Bytes::default(),
     };
     reader.finish().ok()?;
-    let signer = pool.signers.get(out.signer as usize).unwrap_or(&pool.signers[0]);
+    let signer = pool
+        .signers
+        .get(out.signer as usize)
+        .unwrap_or(&pool.signers[0]);
     let signature = support::suite()
         .sign_with_label(signer, "GroupInfoTBS", &out.tbs_bytes())
         .ok()?;
@@ -313,7 +327,12 @@ fn compare(view: &PublicReceived, member: &ReceivedMessage) {
 /// may legitimately differ from the expected one where the view cannot know better: its
 /// signer (any member may sign) and extensions other than the tree (`external_pub` derives
 /// from the epoch's secrets).
-fn group_info_step(view: &PublicGroup, gi: &GroupInfo, expected: Option<&GroupInfo>, resigned: bool) {
+fn group_info_step(
+    view: &PublicGroup,
+    gi: &GroupInfo,
+    expected: Option<&GroupInfo>,
+    resigned: bool,
+) {
     let checked = view.check_group_info(gi);
     if let Some(e) = expected {
         if gi == e {
@@ -365,12 +384,10 @@ fuzz_target!(|data: &[u8]| {
         let original = stateful::decode(&entry.wire).expect("pool messages decode");
         let msg = match (&original.body, mode) {
             (_, 0) => original.clone(),
-            (MLSMessageBody::GroupInfo(gi), 2 | 3) => {
-                match resign_group_info(&mut u, pool, gi) {
-                    Some(gi) => MLSMessage::new(MLSMessageBody::GroupInfo(Box::new(gi))),
-                    None => continue,
-                }
-            }
+            (MLSMessageBody::GroupInfo(gi), 2 | 3) => match resign_group_info(&mut u, pool, gi) {
+                Some(gi) => MLSMessage::new(MLSMessageBody::GroupInfo(Box::new(gi))),
+                None => continue,
+            },
             (MLSMessageBody::PublicMessage(pm), 2 | 3) => {
                 let mut content = pm.content.clone();
                 if mode == 2 {
@@ -433,19 +450,25 @@ fuzz_target!(|data: &[u8]| {
                 Err(_) if removed => {}
                 // The view checks an Add's KeyPackage on receipt (§12.1.1), a member when
                 // the Add is committed.
-                Err(_) if matches!(m, ReceivedMessage::Proposal(p) if matches!(p.proposal, Proposal::Add(_))) => {}
+                Err(_) if matches!(m, ReceivedMessage::Proposal(p) if matches!(p.proposal, Proposal::Add(_))) =>
+                    {}
                 Err(e) => panic!("the member accepted what the view rejected ({e:?}): {m:?}"),
             }
         }
         if let Ok(PublicReceived::Commit(staged)) = seen {
             if u.arbitrary().unwrap_or(true) {
-                view.merge(*staged).expect("a staged commit of this epoch merges");
+                view.merge(*staged)
+                    .expect("a staged commit of this epoch merges");
                 expected = None;
                 if unmutated {
                     if let Some((committer, info)) = &entry.committer {
-                        assert!(view.context() == committer.context(), "the view agrees with the committer");
                         assert!(
-                            view.ratchet_tree_bytes() == committer.public_view().ratchet_tree_bytes(),
+                            view.context() == committer.context(),
+                            "the view agrees with the committer"
+                        );
+                        assert!(
+                            view.ratchet_tree_bytes()
+                                == committer.public_view().ratchet_tree_bytes(),
                             "the view's tree is the committer's"
                         );
                         expected = group_info_of(info);
@@ -455,7 +478,10 @@ fuzz_target!(|data: &[u8]| {
                     Some(Ok(ReceivedMessage::Commit(s))) if !s.summary.removes_us => {
                         stateful::checked(&mut member, |g| g.merge_staged_commit(*s))
                             .expect("a staged commit of this epoch merges");
-                        assert!(view.context() == member.context(), "the view agrees with the member");
+                        assert!(
+                            view.context() == member.context(),
+                            "the view agrees with the member"
+                        );
                         assert!(
                             view.members() == member.members(),
                             "the view's members are the member's"
