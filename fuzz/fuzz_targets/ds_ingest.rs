@@ -145,6 +145,7 @@ fn store(f: &Fixture) -> SqliteStore {
         created_at: 0,
         handshake: Handshake::Public,
         view: Some(f.view.clone()),
+        creator_quota: u64::MAX,
     })
     .unwrap();
     s
@@ -158,7 +159,7 @@ type Snapshot = (
 );
 
 fn snapshot(s: &SqliteStore) -> Snapshot {
-    let (log, _) = s.messages_after(GID, 0, 1000).unwrap();
+    let (log, _) = s.messages_after(GID, 0, 1000, usize::MAX).unwrap();
     (
         s.group(GID).unwrap(),
         s.group_view(GID).unwrap(),
