@@ -8,25 +8,27 @@
 # with strace (SQLite) and pg_stat_wal (PostgreSQL).
 #
 #   server/bench/instances.sh [sqlite] [pg1] [pg3]     # default: all three
-#   MEMBERS=100 MESSAGES=200 GROUPS=1000 CLIENTS=20 server/bench/instances.sh pg3
+#   NMEMBERS=100 NMESSAGES=200 NGROUPS=1000 NCLIENTS=20 server/bench/instances.sh pg3
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-MEMBERS=${MEMBERS:-100}
-MESSAGES=${MESSAGES:-200}
-GROUPS=${GROUPS:-1000}
-CLIENTS=${CLIENTS:-20}
+NMEMBERS=${NMEMBERS:-100}
+NMESSAGES=${NMESSAGES:-200}
+NGROUPS=${NGROUPS:-1000}
+NCLIENTS=${NCLIENTS:-20}
 configs=("$@")
 [ ${#configs[@]} -gt 0 ] || configs=(sqlite pg1 pg3)
 
 cargo build --release -q -p cohort-server -p cohort-cli
 bin=$PWD/target/release
 work=$(mktemp -d)
+# Beside $work, not in it: the cluster's owner (postgres, when run as root) cannot enter $work.
+pgdir=$(mktemp -u "${TMPDIR:-/tmp}/cohort-bench-pg.XXXXXX")
 pids=()
 pg=""
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    if [ -n "$pg" ]; then .ci/postgres stop "$work/pg" >/dev/null 2>&1 || true; fi
+    if [ -n "$pg" ]; then .ci/postgres stop "$pgdir" >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -73,14 +75,14 @@ pg_stat() { # DB: "transactions wal_syncs"
 
 run_benches() { # CONFIG SERVERS [DB]
     local config=$1 servers=$2 db=${3:-} before after
-    echo "=== $config: bench-fanout --members $MEMBERS --messages $MESSAGES"
-    "$bin/cohort" bench-fanout --members "$MEMBERS" --messages "$MESSAGES" --servers "$servers"
-    echo "=== $config: bench-commits --groups $GROUPS --clients $CLIENTS"
+    echo "=== $config: bench-fanout --members $NMEMBERS --messages $NMESSAGES"
+    "$bin/cohort" bench-fanout --members "$NMEMBERS" --messages "$NMESSAGES" --servers "$servers"
+    echo "=== $config: bench-commits --groups $NGROUPS --clients $NCLIENTS"
     if [ -n "$db" ]; then
         before=$(pg_stat "$db")
-        "$bin/cohort" bench-commits --groups "$GROUPS" --clients "$CLIENTS" --servers "$servers"
+        "$bin/cohort" bench-commits --groups "$NGROUPS" --clients "$NCLIENTS" --servers "$servers"
         after=$(pg_stat "$db")
-        python3 - "$before" "$after" "$GROUPS" <<'PY'
+        python3 - "$before" "$after" "$NGROUPS" <<'PY'
 import sys
 b, a, n = sys.argv[1].split(), sys.argv[2].split(), int(sys.argv[3])
 print(f"server side, whole commit phase and its set-up: "
@@ -88,7 +90,7 @@ print(f"server side, whole commit phase and its set-up: "
       f"{(int(a[1]) - int(b[1])) / n:.2f} WAL fsyncs per group")
 PY
     else
-        "$bin/cohort" bench-commits --groups "$GROUPS" --clients "$CLIENTS" --servers "$servers"
+        "$bin/cohort" bench-commits --groups "$NGROUPS" --clients "$NCLIENTS" --servers "$servers"
     fi
 }
 
@@ -109,11 +111,11 @@ for config in "${configs[@]}"; do
         ;;
     pg1 | pg3)
         if [ -z "$pg" ]; then
-            pg=$(.ci/postgres start "$work/pg")
+            pg=$(.ci/postgres start "$pgdir")
             pgbase=${pg%/*}
             psql -qtA "$pg" -c "ALTER SYSTEM SET fsync = on" >/dev/null
-            .ci/postgres pause "$work/pg" >/dev/null
-            .ci/postgres resume "$work/pg" >/dev/null
+            .ci/postgres pause "$pgdir" >/dev/null
+            .ci/postgres resume "$pgdir" >/dev/null
             echo "PostgreSQL: $(psql -qtA "$pg" -c 'SHOW server_version'), fsync $(psql -qtA "$pg" -c 'SHOW fsync')"
         fi
         n=${config#pg}
